@@ -1,0 +1,3 @@
+module github.com/parlae/sikka-connect
+
+go 1.25.0

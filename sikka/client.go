@@ -1,0 +1,503 @@
+package sikka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of a Client made by New; each has an Option to change it.
+const (
+	// DefaultBaseURL is Sikka's production API.
+	DefaultBaseURL = "https://api.sikkasoft.com"
+	// DefaultAttemptTimeout bounds each HTTP attempt (connect, send, read
+	// the whole response). The caller's context bounds the whole call.
+	DefaultAttemptTimeout = 10 * time.Second
+	// DefaultMaxAttempts is how many attempts a retryable call makes at most,
+	// the first one included.
+	DefaultMaxAttempts = 3
+	// DefaultMaxRetryWait is the longest Retry-After the client waits out;
+	// Sikka asking for longer ends the call with the error at once.
+	DefaultMaxRetryWait = 30 * time.Second
+	// DefaultPageSize is the limit asked for per page of a list.
+	DefaultPageSize = 50
+	// DefaultMaxPages is how many pages a list call reads at most before it
+	// gives up on a server that never ends (ErrUnavailable).
+	DefaultMaxPages = 200
+)
+
+// Client calls the Sikka v4 API on behalf of one app (app id and app key).
+// Make one with New; it is safe for concurrent use and does not change
+// after New returns.
+//
+// Every method takes the caller's context first; its cancellation or
+// deadline ends the call, waits between retries included. Every error is an
+// *Error matching at most one of ErrInvalidGrant, ErrUnauthorized,
+// ErrRateLimited and ErrUnavailable. No secret (app key, code, secret key,
+// request key, refresh key) ever appears in an error's text or in a log line
+// the client writes.
+type Client struct {
+	appID  string
+	appKey string
+
+	base    *url.URL
+	baseErr error
+
+	hc             *http.Client
+	attemptTimeout time.Duration
+	maxAttempts    int
+	backoff        Backoff
+	maxRetryWait   time.Duration
+	log            *slog.Logger
+	now            func() time.Time
+	pageSize       int
+	maxPages       int
+
+	// sleep waits d or until ctx ends; replaced in tests.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option changes one setting of a Client made by New.
+type Option func(*Client)
+
+// WithBaseURL sets where the API lives (default DefaultBaseURL). It must be
+// an absolute http or https URL; it may have a path prefix. An invalid URL
+// makes every call fail with an *Error naming it.
+func WithBaseURL(base string) Option {
+	return func(c *Client) {
+		u, err := url.Parse(strings.TrimSpace(base))
+		switch {
+		case err != nil:
+			c.base, c.baseErr = nil, fmt.Errorf("invalid base URL: %w", err)
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			c.base, c.baseErr = nil, errors.New("invalid base URL: want an absolute http or https URL")
+		default:
+			u.RawQuery, u.Fragment = "", ""
+			c.base, c.baseErr = u, nil
+		}
+	}
+}
+
+// WithHTTPClient sets the HTTP client (default: a new http.Client on
+// http.DefaultTransport). Its Timeout, if any, applies to each attempt on
+// top of the attempt timeout. nil restores the default.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc == nil {
+			hc = &http.Client{}
+		}
+		c.hc = hc
+	}
+}
+
+// WithAttemptTimeout bounds each HTTP attempt (default
+// DefaultAttemptTimeout). d <= 0 removes the bound; the caller's context
+// still applies.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *Client) { c.attemptTimeout = d }
+}
+
+// WithMaxAttempts sets how many attempts a retryable call makes at most,
+// the first included (default DefaultMaxAttempts). n < 1 means 1: no retry.
+func WithMaxAttempts(n int) Option {
+	return func(c *Client) { c.maxAttempts = max(n, 1) }
+}
+
+// WithBackoff sets the wait before each retry when Sikka sent no
+// Retry-After (default DefaultBackoff). nil restores the default.
+func WithBackoff(b Backoff) Option {
+	return func(c *Client) {
+		if b == nil {
+			b = DefaultBackoff
+		}
+		c.backoff = b
+	}
+}
+
+// WithMaxRetryWait sets the longest Retry-After the client waits out
+// (default DefaultMaxRetryWait). When Sikka asks for longer, the call ends
+// at once with the error, its RetryAfter set.
+func WithMaxRetryWait(d time.Duration) Option {
+	return func(c *Client) { c.maxRetryWait = max(d, 0) }
+}
+
+// WithLogger sets where the client logs (default: nowhere). Attempts log at
+// Debug, retries at Info; lines hold the call, method, path, status,
+// attempt and timing, never a header, a body or a secret. nil restores the
+// default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.log = l
+	}
+}
+
+// WithClock sets the clock that Key.Expiry is computed from (expires_in is
+// added to the time the response arrived) and that an HTTP-date
+// Retry-After is measured against (default time.Now). Waits themselves use
+// real time. nil restores the default.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now == nil {
+			now = time.Now
+		}
+		c.now = now
+	}
+}
+
+// WithPageSize sets the limit asked for per page of a list (default
+// DefaultPageSize). n < 1 means the default.
+func WithPageSize(n int) Option {
+	return func(c *Client) {
+		if n < 1 {
+			n = DefaultPageSize
+		}
+		c.pageSize = n
+	}
+}
+
+// WithMaxPages sets how many pages a list call reads at most (default
+// DefaultMaxPages); a list with more fails with ErrUnavailable rather than
+// return a partial answer. n < 1 means the default.
+func WithMaxPages(n int) Option {
+	return func(c *Client) {
+		if n < 1 {
+			n = DefaultMaxPages
+		}
+		c.maxPages = n
+	}
+}
+
+// New returns a client for the app with the given id and key, with the
+// defaults above changed by opts (applied in order).
+func New(appID, appKey string, opts ...Option) *Client {
+	c := &Client{
+		appID:          appID,
+		appKey:         appKey,
+		hc:             &http.Client{},
+		attemptTimeout: DefaultAttemptTimeout,
+		maxAttempts:    DefaultMaxAttempts,
+		backoff:        DefaultBackoff,
+		maxRetryWait:   DefaultMaxRetryWait,
+		log:            slog.New(slog.DiscardHandler),
+		now:            time.Now,
+		pageSize:       DefaultPageSize,
+		maxPages:       DefaultMaxPages,
+		sleep:          sleepContext,
+	}
+	WithBaseURL(DefaultBaseURL)(c)
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
+}
+
+// AppID returns the app id the client calls for.
+func (c *Client) AppID() string { return c.appID }
+
+// String describes the client without its app key.
+func (c *Client) String() string {
+	base := "<invalid>"
+	if c.base != nil {
+		base = c.base.Redacted()
+	}
+	return fmt.Sprintf("sikka.Client{AppID:%q AppKey:%q BaseURL:%q}", c.appID, redact(c.appKey), base)
+}
+
+// GoString returns the same text as String (for %#v).
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so the app key never shows.
+func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
+// AuthorizeURL returns the page where a practice authorizes the app:
+// {base}/portal/authapp.aspx?app_id=…&redirect_uri=…&state=…, parameters
+// URL-encoded. Sikka redirects back to redirectURI with code and state (or
+// error=access_denied and state). "" when the base URL is invalid.
+func (c *Client) AuthorizeURL(redirectURI, state string) string {
+	if c.base == nil {
+		return ""
+	}
+	u := c.base.JoinPath("portal", "authapp.aspx")
+	u.RawQuery = url.Values{
+		"app_id":       {c.appID},
+		"redirect_uri": {redirectURI},
+		"state":        {state},
+	}.Encode()
+	return u.String()
+}
+
+// Paths of the endpoints, relative to the base URL.
+const (
+	pathRequestKey          = "/v4/request_key"
+	pathRequestKeyInfo      = "/v4/request_key_info"
+	pathAuthorizedPractices = "/v4/authorized_practices"
+)
+
+// errNoRequestKey: a 2xx answer to a grant without a request key.
+var errNoRequestKey = errors.New("response has no request_key")
+
+// ExchangeCode trades the code from Sikka's authorization redirect for a
+// request key (POST /v4/request_key, grant_type authorization_code).
+//
+// It is never retried: the code is single-use, and a retry after Sikka may
+// have received it would burn the code or answer "already used". A failure
+// is returned as is; the practice authorizes again for a new code.
+// Errors: ErrInvalidGrant (unknown, expired or used code; empty code),
+// ErrUnauthorized (wrong app id or key), ErrRateLimited, ErrUnavailable.
+func (c *Client) ExchangeCode(ctx context.Context, code string) (*Key, error) {
+	const op = "ExchangeCode"
+	if code == "" {
+		return nil, &Error{Op: op, kind: ErrInvalidGrant, Err: errors.New("empty authorization code")}
+	}
+	return c.grant(ctx, op, retryNever, map[string]string{
+		"grant_type": "authorization_code",
+		"code":       code,
+	}, code)
+}
+
+// RequestKey mints a new request key from a practice's stored office id and
+// secret key (POST /v4/request_key, grant_type request_key), the fallback
+// when a refresh key no longer works.
+//
+// Retried only when the request surely never reached Sikka (dialing failed
+// before any connection) or Sikka answered 429, since whether a second grant
+// invalidates the first key is unknown. Errors: ErrInvalidGrant (wrong office
+// id or secret key; either empty), ErrUnauthorized, ErrRateLimited,
+// ErrUnavailable.
+func (c *Client) RequestKey(ctx context.Context, officeID, secretKey string) (*Key, error) {
+	const op = "RequestKey"
+	if officeID == "" || secretKey == "" {
+		return nil, &Error{Op: op, kind: ErrInvalidGrant, Err: errors.New("empty office id or secret key")}
+	}
+	return c.grant(ctx, op, retryUnsent, map[string]string{
+		"grant_type": "request_key",
+		"office_id":  officeID,
+		"secret_key": secretKey,
+	}, secretKey)
+}
+
+// RefreshKey renews a request key before it expires (POST /v4/request_key,
+// grant_type refresh_key). The returned Key holds the new request key and
+// refresh key; store both. Whether Sikka invalidates the old keys is
+// unknown: use the new ones from now on.
+//
+// Retried like RequestKey: only on 429 or when the request surely never
+// left, because a refresh Sikka processed but whose answer was lost may have
+// used up the refresh key. Errors: ErrInvalidGrant (unknown, used or empty
+// refresh key: fall back to RequestKey), ErrUnauthorized, ErrRateLimited,
+// ErrUnavailable.
+func (c *Client) RefreshKey(ctx context.Context, refreshKey string) (*Key, error) {
+	const op = "RefreshKey"
+	if refreshKey == "" {
+		return nil, &Error{Op: op, kind: ErrInvalidGrant, Err: errors.New("empty refresh key")}
+	}
+	return c.grant(ctx, op, retryUnsent, map[string]string{
+		"grant_type":  "refresh_key",
+		"refresh_key": refreshKey,
+	}, refreshKey)
+}
+
+// grant posts one grant to /v4/request_key; secrets are the caller's
+// secrets in fields, scrubbed from any error text.
+func (c *Client) grant(ctx context.Context, op string, mode retryMode, fields map[string]string, secrets ...string) (*Key, error) {
+	fields["app_id"] = c.appID
+	fields["app_key"] = c.appKey
+	body, err := jsonBody(fields)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	var key Key
+	err = c.do(ctx, &request{
+		op:      op,
+		method:  http.MethodPost,
+		path:    pathRequestKey,
+		body:    body,
+		mode:    mode,
+		grant:   true,
+		secrets: append(scrubber{c.appKey}, secrets...),
+	}, func(b []byte, receivedAt time.Time) error {
+		k, err := parseKey(b, receivedAt)
+		if err != nil {
+			return err
+		}
+		if k.RequestKey == "" {
+			return errNoRequestKey
+		}
+		key = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &key, nil
+}
+
+// RequestKeyInfo asks Sikka about a request key (GET /v4/request_key_info,
+// header Request-Key): whom it was issued to, its status and expiry. The
+// returned Key's RequestKey is requestKey when Sikka does not repeat it.
+// Retried on 429, 5xx and transport failures. Errors: ErrUnauthorized
+// (unknown, expired or revoked key; empty key), ErrRateLimited,
+// ErrUnavailable.
+func (c *Client) RequestKeyInfo(ctx context.Context, requestKey string) (*Key, error) {
+	const op = "RequestKeyInfo"
+	if requestKey == "" {
+		return nil, errEmptyRequestKey(op)
+	}
+	var key Key
+	err := c.do(ctx, &request{
+		op:      op,
+		method:  http.MethodGet,
+		path:    pathRequestKeyInfo,
+		header:  http.Header{"Request-Key": {requestKey}},
+		mode:    retryIdempotent,
+		secrets: scrubber{c.appKey, requestKey},
+	}, func(b []byte, receivedAt time.Time) error {
+		k, err := parseKey(b, receivedAt)
+		if err != nil {
+			return err
+		}
+		if k.RequestKey == "" {
+			k.RequestKey = requestKey
+		}
+		key = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &key, nil
+}
+
+// RevokeKey asks Sikka to revoke a request key (DELETE /v4/request_key,
+// header Request-Key; Sikka's support for it is unconfirmed). Callers
+// disconnecting a practice treat it as best effort: log a failure and go on.
+// Retried on 429, 5xx and transport failures. A key Sikka no longer knows
+// typically gives ErrUnauthorized, which a caller may take as done.
+func (c *Client) RevokeKey(ctx context.Context, requestKey string) error {
+	const op = "RevokeKey"
+	if requestKey == "" {
+		return errEmptyRequestKey(op)
+	}
+	return c.do(ctx, &request{
+		op:      op,
+		method:  http.MethodDelete,
+		path:    pathRequestKey,
+		header:  http.Header{"Request-Key": {requestKey}},
+		mode:    retryIdempotent,
+		secrets: scrubber{c.appKey, requestKey},
+	}, func([]byte, time.Time) error { return nil })
+}
+
+func errEmptyRequestKey(op string) error {
+	return &Error{Op: op, kind: ErrUnauthorized, Err: errors.New("empty request key")}
+}
+
+// AuthorizedPractices lists the practices a request key may read (GET
+// /v4/authorized_practices, header Request-Key): the office the key was
+// issued to (Key.IssuedTo). Use PrimaryPractice to pick it.
+//
+// It asks with show=all, so every practice of the office comes back, not
+// only practice id "1" (a practice numbered otherwise, like the "1-1" of
+// Sikka's own examples, would be missing without it). It reads every page
+// (offset is a page number from 0), and stops when a page is empty, when
+// total_count items were read, when the pagination object has no next link,
+// when a page brings nothing new, or, for a list without total_count nor
+// pagination, after a short page. Duplicates (same office and practice id)
+// and items without an office id are dropped; order is the server's. An
+// empty body means no practices. More than the page cap (WithMaxPages) is
+// ErrUnavailable. Each page is retried on 429, 5xx and transport failures.
+// Errors: ErrUnauthorized (unknown, expired or revoked key; empty key),
+// ErrRateLimited, ErrUnavailable.
+func (c *Client) AuthorizedPractices(ctx context.Context, requestKey string) ([]Practice, error) {
+	const op = "AuthorizedPractices"
+	if requestKey == "" {
+		return nil, errEmptyRequestKey(op)
+	}
+	return c.listPractices(ctx, op, http.Header{"Request-Key": {requestKey}}, scrubber{c.appKey, requestKey})
+}
+
+// AuthorizedPracticesForApp lists every practice that authorized the app,
+// authenticated by the app id and app key (headers App-Id and App-Key)
+// rather than a request key. Pagination, show=all, retries and errors as
+// for AuthorizedPractices; ErrUnauthorized means a wrong app id or key.
+func (c *Client) AuthorizedPracticesForApp(ctx context.Context) ([]Practice, error) {
+	const op = "AuthorizedPracticesForApp"
+	return c.listPractices(ctx, op, http.Header{"App-Id": {c.appID}, "App-Key": {c.appKey}}, scrubber{c.appKey})
+}
+
+func (c *Client) listPractices(ctx context.Context, op string, header http.Header, secrets scrubber) ([]Practice, error) {
+	var (
+		out     []Practice
+		seen    = make(map[string]bool)
+		fetched int
+	)
+	for page := 0; ; page++ {
+		if page >= c.maxPages {
+			return nil, &Error{
+				Op:       op,
+				Endpoint: http.MethodGet + " " + pathAuthorizedPractices,
+				kind:     ErrUnavailable,
+				Err:      fmt.Errorf("list did not end after %d pages", c.maxPages),
+			}
+		}
+		var pg practicePage
+		err := c.do(ctx, &request{
+			op:     op,
+			method: http.MethodGet,
+			path:   pathAuthorizedPractices,
+			query: url.Values{
+				"limit":  {fmt.Sprint(c.pageSize)},
+				"offset": {fmt.Sprint(page)},
+				"show":   {"all"},
+			},
+			header:  header,
+			mode:    retryIdempotent,
+			secrets: secrets,
+		}, func(b []byte, _ time.Time) error {
+			var err error
+			pg, err = parsePracticePage(b)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		fetched += len(pg.items)
+		added := 0
+		for _, p := range pg.items {
+			id := p.OfficeID + "\x00" + p.PracticeID
+			if p.OfficeID == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, p)
+			added++
+		}
+		switch {
+		case len(pg.items) == 0, added == 0:
+			return out, nil
+		case pg.total >= 0 && fetched >= pg.total:
+			return out, nil
+		case pg.hasPagination && pg.next == "":
+			return out, nil
+		case pg.total < 0 && !pg.hasPagination && len(pg.items) < c.pageSize:
+			return out, nil
+		}
+	}
+}
+
+// maxBodySize bounds a response body; a larger one is ErrUnavailable.
+const maxBodySize = 8 << 20
+
+// readBody reads at most maxBodySize+1 bytes of r.
+func readBody(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, maxBodySize+1))
+}

@@ -1,0 +1,219 @@
+package sikka
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sentinel errors for errors.Is. Every error a Client method returns is an
+// *Error; it matches at most one of these, chosen by the HTTP status (the
+// envelope's error codes are not documented by Sikka and are kept for
+// messages only).
+var (
+	// ErrInvalidGrant: Sikka answered 400 to POST /v4/request_key. The code
+	// is unknown, expired or already used, or the refresh key, office id or
+	// secret key is wrong. Retrying the same call cannot succeed. Also
+	// returned, without a request, for an empty code, refresh key, office id
+	// or secret key.
+	ErrInvalidGrant = errors.New("sikka: invalid grant")
+
+	// ErrUnauthorized: Sikka answered 401 or 403. The request key is unknown,
+	// expired or revoked, or the app id or app key is wrong. Also returned,
+	// without a request, for an empty request key.
+	ErrUnauthorized = errors.New("sikka: unauthorized")
+
+	// ErrRateLimited: Sikka answered 429 (after any retries). Error.RetryAfter
+	// holds the wait Sikka asked for, when it said.
+	ErrRateLimited = errors.New("sikka: rate limited")
+
+	// ErrUnavailable: Sikka could not be reached or did not answer sensibly:
+	// a 5xx or 408, a transport failure (connection refused, DNS, TLS,
+	// timeout, the caller's context ending), a body that is not JSON (a proxy's
+	// HTML page), a response that lacks what the call needs, or a list that
+	// never ends. Trying again later may succeed. When the caller's context
+	// ended, context.Canceled or context.DeadlineExceeded matches as well.
+	ErrUnavailable = errors.New("sikka: unavailable")
+)
+
+// Envelope is Sikka's error body. Sikka sends every value as a string.
+// Any secret the client sent in the failed request is replaced by
+// "[REDACTED]" in these fields, should Sikka echo it.
+type Envelope struct {
+	HTTPCode        string
+	HTTPCodeDesc    string
+	ErrorCode       string
+	ShortMessage    string
+	LongMessage     string
+	MoreInformation string
+}
+
+// envelopeJSON is the wire form of Envelope: strings or numbers.
+type envelopeJSON struct {
+	HTTPCode        flexString `json:"http_code"`
+	HTTPCodeDesc    flexString `json:"http_code_desc"`
+	ErrorCode       flexString `json:"error_code"`
+	ShortMessage    flexString `json:"short_message"`
+	LongMessage     flexString `json:"long_message"`
+	MoreInformation flexString `json:"more_information"`
+}
+
+func (ej envelopeJSON) envelope() Envelope {
+	return Envelope{
+		HTTPCode:        string(ej.HTTPCode),
+		HTTPCodeDesc:    string(ej.HTTPCodeDesc),
+		ErrorCode:       string(ej.ErrorCode),
+		ShortMessage:    string(ej.ShortMessage),
+		LongMessage:     string(ej.LongMessage),
+		MoreInformation: string(ej.MoreInformation),
+	}
+}
+
+// Error is the error of every Client method. Its Error text names the
+// call, the endpoint, the status and Sikka's message, and never contains a
+// secret (app key, code, secret key, request key, refresh key).
+type Error struct {
+	// Op is the Client method that failed, such as "ExchangeCode".
+	Op string
+	// Endpoint is the method and path called, such as
+	// "POST /v4/request_key"; empty when no request was made.
+	Endpoint string
+	// StatusCode is the HTTP status Sikka answered with; 0 when there was
+	// no HTTP response.
+	StatusCode int
+	// Envelope is Sikka's error body, when it sent one.
+	Envelope Envelope
+	// RetryAfter is the wait Sikka asked for in Retry-After; 0 when absent.
+	RetryAfter time.Duration
+	// Err is the underlying cause, when there is one: a transport error,
+	// a context error, or why the response could not be read.
+	Err error
+
+	// kind is the sentinel this error matches, or nil.
+	kind error
+	// unsent is true when the request surely never left: no connection was
+	// obtained and dialing failed.
+	unsent bool
+}
+
+// Error implements error. The text never contains a secret.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("sikka: ")
+	b.WriteString(e.Op)
+	if e.Endpoint != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Endpoint)
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	msg := e.Envelope.ShortMessage
+	if msg == "" {
+		msg = e.Envelope.LongMessage
+	}
+	if msg == "" && e.Envelope.HTTPCodeDesc != http.StatusText(e.StatusCode) {
+		msg = e.Envelope.HTTPCodeDesc
+	}
+	if msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	if e.Envelope.ErrorCode != "" {
+		fmt.Fprintf(&b, " (%s)", e.Envelope.ErrorCode)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel this error matches and the cause, so that
+// errors.Is finds both (ErrUnavailable and context.Canceled, say).
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.kind != nil {
+		errs = append(errs, e.kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// kindForStatus maps an HTTP status to its sentinel; grant tells whether
+// the call was POST /v4/request_key, where 400 means an invalid grant.
+func kindForStatus(status int, grant bool) error {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ErrUnauthorized
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status >= 500 || status == http.StatusRequestTimeout:
+		return ErrUnavailable
+	case status == http.StatusBadRequest && grant:
+		return ErrInvalidGrant
+	}
+	return nil
+}
+
+// scrubber replaces secrets in text that came from the server or from an
+// error, so that an echoed secret never reaches an error string or a log.
+type scrubber []string
+
+// minSecretLen keeps very short values (a test's "x") from mangling text.
+const minSecretLen = 4
+
+func (s scrubber) scrub(text string) string {
+	for _, secret := range s {
+		if len(secret) >= minSecretLen {
+			text = strings.ReplaceAll(text, secret, redacted)
+		}
+	}
+	return text
+}
+
+// maxMessageLen bounds each envelope field kept from a response.
+const maxMessageLen = 512
+
+func (s scrubber) envelope(env Envelope) Envelope {
+	clean := func(v string) string {
+		v = s.scrub(v)
+		if len(v) > maxMessageLen {
+			v = strings.ToValidUTF8(v[:maxMessageLen], "") + "…"
+		}
+		return v
+	}
+	return Envelope{
+		HTTPCode:        clean(env.HTTPCode),
+		HTTPCodeDesc:    clean(env.HTTPCodeDesc),
+		ErrorCode:       clean(env.ErrorCode),
+		ShortMessage:    clean(env.ShortMessage),
+		LongMessage:     clean(env.LongMessage),
+		MoreInformation: clean(env.MoreInformation),
+	}
+}
+
+// scrubbedError carries a cause whose text held a secret: Error returns the
+// scrubbed text, Unwrap the original for errors.Is.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+func (s scrubber) cause(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := s.scrub(msg); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}

@@ -1,0 +1,175 @@
+package sikka
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// Practice is one practice that authorized the app, as listed by
+// AuthorizedPractices and AuthorizedPracticesForApp.
+//
+// SecretKey is a secret: with the office id it mints new request keys
+// (RequestKey). The field stays exported for callers that store it;
+// String, GoString, Format (every verb) and LogValue print "[REDACTED]" in
+// its place. encoding/json does not redact.
+type Practice struct {
+	// OfficeID identifies the practice's office at Sikka; unique.
+	OfficeID string
+	// PracticeID is the practice within the office; often "1".
+	PracticeID string
+	// SecretKey is the office's secret key (secret_key). Secret.
+	SecretKey string
+	// Name is the practice name (practice_name).
+	Name string
+	// PMS is the practice-management system's display name (see
+	// NormalizePMS), such as "Open Dental".
+	PMS string
+	// PMSRaw is the practice-management system exactly as Sikka sent it,
+	// from practice_management_system or else pms_type.
+	PMSRaw string
+	// PMSVersion is practice_management_system_version, such as "G7".
+	PMSVersion string
+	// Domain is Sikka's domain, such as "Dental".
+	Domain  string
+	Address string
+	City    string
+	State   string
+	Zip     string
+	Email   string
+}
+
+// String returns the practice with SecretKey redacted.
+func (p Practice) String() string {
+	return fmt.Sprintf("sikka.Practice{OfficeID:%q PracticeID:%q SecretKey:%q Name:%q PMS:%q PMSRaw:%q PMSVersion:%q Domain:%q Address:%q City:%q State:%q Zip:%q Email:%q}",
+		p.OfficeID, p.PracticeID, redact(p.SecretKey), p.Name, p.PMS, p.PMSRaw, p.PMSVersion, p.Domain,
+		p.Address, p.City, p.State, p.Zip, p.Email)
+}
+
+// GoString returns the same redacted text as String (for %#v).
+func (p Practice) GoString() string { return p.String() }
+
+// Format prints the redacted String for every verb (%v, %+v, %#v, %s, %q…).
+func (p Practice) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.String()) }
+
+// LogValue implements slog.LogValuer: the practice's public identity,
+// SecretKey redacted.
+func (p Practice) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("office_id", p.OfficeID),
+		slog.String("practice_id", p.PracticeID),
+		slog.String("secret_key", redact(p.SecretKey)),
+		slog.String("name", p.Name),
+		slog.String("pms", p.PMS),
+	)
+}
+
+// PrimaryPractice picks the practice of officeID from a list returned by
+// AuthorizedPractices: the one with practice id "1" when there is one (what
+// Sikka returns without show=all), else the first of that office in the
+// server's order. ok is false when the office is not in the list.
+func PrimaryPractice(practices []Practice, officeID string) (p Practice, ok bool) {
+	for _, q := range practices {
+		if q.OfficeID != officeID {
+			continue
+		}
+		if q.PracticeID == "1" {
+			return q, true
+		}
+		if !ok {
+			p, ok = q, true
+		}
+	}
+	return p, ok
+}
+
+// practiceJSON is the wire form of one authorized practice.
+type practiceJSON struct {
+	OfficeID     flexString `json:"office_id"`
+	PracticeID   flexString `json:"practice_id"`
+	SecretKey    flexString `json:"secret_key"`
+	PracticeName flexString `json:"practice_name"`
+	PMS          flexString `json:"practice_management_system"`
+	PMSType      flexString `json:"pms_type"`
+	PMSVersion   flexString `json:"practice_management_system_version"`
+	Domain       flexString `json:"domain"`
+	Address      flexString `json:"address"`
+	City         flexString `json:"city"`
+	State        flexString `json:"state"`
+	Zip          flexString `json:"zip"`
+	Email        flexString `json:"email"`
+}
+
+func (pj practiceJSON) practice() Practice {
+	raw := string(pj.PMS)
+	if raw == "" {
+		raw = string(pj.PMSType)
+	}
+	return Practice{
+		OfficeID:   string(pj.OfficeID),
+		PracticeID: string(pj.PracticeID),
+		SecretKey:  string(pj.SecretKey),
+		Name:       string(pj.PracticeName),
+		PMS:        NormalizePMS(raw),
+		PMSRaw:     raw,
+		PMSVersion: string(pj.PMSVersion),
+		Domain:     string(pj.Domain),
+		Address:    string(pj.Address),
+		City:       string(pj.City),
+		State:      string(pj.State),
+		Zip:        string(pj.Zip),
+		Email:      string(pj.Email),
+	}
+}
+
+// listJSON is Sikka's list envelope, shared by every list endpoint.
+type listJSON struct {
+	Offset     flexString `json:"offset"`
+	Limit      flexString `json:"limit"`
+	TotalCount flexString `json:"total_count"`
+	Pagination *struct {
+		Next flexString `json:"next"`
+	} `json:"pagination"`
+	Items []practiceJSON `json:"items"`
+}
+
+// practicePage is one page of a practice list.
+type practicePage struct {
+	items []Practice
+	// total is total_count, or -1 when Sikka did not say.
+	total int
+	// hasPagination tells whether the pagination object was present; next
+	// is its next link.
+	hasPagination bool
+	next          string
+}
+
+// parsePracticePage reads one page of authorized practices: the list
+// envelope, the notes' simplified {"items":[…]}, or a bare array. An empty
+// body is a page with no items.
+func parsePracticePage(body []byte) (practicePage, error) {
+	pg := practicePage{total: -1}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return pg, nil
+	}
+	var lj listJSON
+	if body[0] == '[' {
+		if err := json.Unmarshal(body, &lj.Items); err != nil {
+			return pg, fmt.Errorf("reading practices: %w", err)
+		}
+	} else if err := json.Unmarshal(body, &lj); err != nil {
+		return pg, fmt.Errorf("reading practices: %w", err)
+	}
+	pg.total = parseCount(lj.TotalCount)
+	if lj.Pagination != nil {
+		pg.hasPagination = true
+		pg.next = string(lj.Pagination.Next)
+	}
+	pg.items = make([]Practice, 0, len(lj.Items))
+	for _, pj := range lj.Items {
+		pg.items = append(pg.items, pj.practice())
+	}
+	return pg, nil
+}

@@ -1,0 +1,202 @@
+// Package memory is an in-process integration.Repository for the demo and for
+// tests. It has the same semantics as integration/postgres (both pass
+// integration/integrationtest); its locks only exclude holders in this process.
+package memory
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/parlae/sikka-connect/integration"
+)
+
+// Repository keeps records in a map. The zero value is not usable; call New.
+type Repository struct {
+	mu      sync.Mutex
+	records map[string]integration.Record // by account id
+	locks   map[string]chan struct{}      // held account locks
+	now     func() time.Time
+}
+
+var _ integration.Repository = (*Repository)(nil)
+
+// New returns an empty repository.
+func New() *Repository {
+	return &Repository{
+		records: map[string]integration.Record{},
+		locks:   map[string]chan struct{}{},
+		now:     time.Now,
+	}
+}
+
+// Get implements integration.Repository.
+func (m *Repository) Get(ctx context.Context, accountID string) (integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return integration.Record{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[accountID]
+	if !ok {
+		return integration.Record{}, integration.ErrNotFound
+	}
+	return r, nil
+}
+
+// Upsert implements integration.Repository.
+func (m *Repository) Upsert(ctx context.Context, r integration.Record) (integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return integration.Record{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return integration.Record{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.Status == integration.StatusActive {
+		for id, other := range m.records {
+			if id != r.AccountID && other.Status == integration.StatusActive &&
+				other.Provider == r.Provider && other.OfficeID == r.OfficeID {
+				return integration.Record{}, integration.ErrAlreadyConnected
+			}
+		}
+	}
+	now := m.now().UTC().Truncate(time.Microsecond)
+	if old, ok := m.records[r.AccountID]; ok {
+		r.CreatedAt = old.CreatedAt
+	} else {
+		r.CreatedAt = now
+	}
+	r.UpdatedAt = now
+	r.KeyExpiry = r.KeyExpiry.UTC().Truncate(time.Microsecond)
+	r.ConnectedAt = r.ConnectedAt.UTC().Truncate(time.Microsecond)
+	m.records[r.AccountID] = r
+	return r, nil
+}
+
+// ActiveByOffice implements integration.Repository.
+func (m *Repository) ActiveByOffice(ctx context.Context, provider integration.Provider, officeID string) (integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return integration.Record{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.records {
+		if r.Status == integration.StatusActive && r.Provider == provider && r.OfficeID == officeID {
+			return r, nil
+		}
+	}
+	return integration.Record{}, integration.ErrNotFound
+}
+
+// SetStatus implements integration.Repository.
+func (m *Repository) SetStatus(ctx context.Context, accountID string, status integration.Status) error {
+	return m.update(ctx, accountID, func(r *integration.Record) error {
+		if !status.Valid() {
+			return integration.ErrInvalidRecord
+		}
+		if status == integration.StatusActive && r.Status != integration.StatusActive {
+			for id, other := range m.records {
+				if id != accountID && other.Status == integration.StatusActive &&
+					other.Provider == r.Provider && other.OfficeID == r.OfficeID {
+					return integration.ErrAlreadyConnected
+				}
+			}
+		}
+		r.Status = status
+		return nil
+	})
+}
+
+// SetKeyExpiry implements integration.Repository.
+func (m *Repository) SetKeyExpiry(ctx context.Context, accountID string, expiry time.Time) error {
+	return m.update(ctx, accountID, func(r *integration.Record) error {
+		r.KeyExpiry = expiry.UTC().Truncate(time.Microsecond)
+		return nil
+	})
+}
+
+func (m *Repository) update(ctx context.Context, accountID string, change func(*integration.Record) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[accountID]
+	if !ok {
+		return integration.ErrNotFound
+	}
+	if err := change(&r); err != nil {
+		return err
+	}
+	r.UpdatedAt = m.now().UTC().Truncate(time.Microsecond)
+	m.records[accountID] = r
+	return nil
+}
+
+// Due implements integration.Repository.
+func (m *Repository) Due(ctx context.Context, before time.Time, after string, limit int) ([]integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []integration.Record
+	for id, r := range m.records {
+		if r.Status == integration.StatusActive && r.KeyExpiry.Before(before) && id > after {
+			due = append(due, r)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].AccountID < due[j].AccountID })
+	if limit > 0 && len(due) > limit {
+		due = due[:limit]
+	}
+	return due, nil
+}
+
+// LockAccount implements integration.Repository.
+func (m *Repository) LockAccount(ctx context.Context, accountID string) (func(), error) {
+	for {
+		unlock, ok, wait := m.tryLock(accountID)
+		if ok {
+			return unlock, nil
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// TryLockAccount implements integration.Repository.
+func (m *Repository) TryLockAccount(ctx context.Context, accountID string) (func(), bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	unlock, ok, _ := m.tryLock(accountID)
+	return unlock, ok, nil
+}
+
+// tryLock takes the lock if it is free; otherwise it returns a channel that
+// is closed when the current holder lets go.
+func (m *Repository) tryLock(accountID string) (unlock func(), ok bool, wait <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held, busy := m.locks[accountID]; busy {
+		return nil, false, held
+	}
+	done := make(chan struct{})
+	m.locks[accountID] = done
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			delete(m.locks, accountID)
+			m.mu.Unlock()
+			close(done)
+		})
+	}, true, nil
+}

@@ -1,0 +1,219 @@
+// Package postgres is the integration.Repository on PostgreSQL (sqlx +
+// lib/pq). Records live in the table pms_integrations; the schema comes from
+// the migrations embedded in this package (see Migrate). Locks are PostgreSQL
+// advisory locks, so they exclude holders in every process sharing the
+// database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/parlae/sikka-connect/integration"
+)
+
+// Repository stores integration records in PostgreSQL. Safe for concurrent use.
+type Repository struct {
+	db *sqlx.DB
+}
+
+var _ integration.Repository = (*Repository)(nil)
+
+// New returns a repository on db. It does not touch the schema: call Migrate
+// once at start (it is safe on every replica).
+func New(db *sqlx.DB) *Repository { return &Repository{db: db} }
+
+// Open connects to the PostgreSQL at url (a lib/pq URL or DSN), checks the
+// connection, and applies the migrations.
+func Open(ctx context.Context, url string) (*Repository, *sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("postgres: connect: %w (is PostgreSQL running, and is the URL right?)", err)
+	}
+	if err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return New(db), db, nil
+}
+
+const recordColumns = `account_id, provider, status, office_id, secret_ref, practice_name,
+	pms_type, practice_id, key_expiry, connected_at, created_at, updated_at`
+
+// activeOfficeIndex is the unique partial index that decides connect races.
+const activeOfficeIndex = "pms_integrations_active_office"
+
+// Get implements integration.Repository.
+func (p *Repository) Get(ctx context.Context, accountID string) (integration.Record, error) {
+	var r integration.Record
+	err := p.db.GetContext(ctx, &r, `SELECT `+recordColumns+` FROM pms_integrations
+		WHERE account_id = $1 AND provider = $2`, accountID, integration.ProviderSikka)
+	if errors.Is(err, sql.ErrNoRows) {
+		return integration.Record{}, integration.ErrNotFound
+	}
+	if err != nil {
+		return integration.Record{}, fmt.Errorf("postgres: get record: %w", err)
+	}
+	return normalize(r), nil
+}
+
+// Upsert implements integration.Repository.
+func (p *Repository) Upsert(ctx context.Context, r integration.Record) (integration.Record, error) {
+	if err := r.Validate(); err != nil {
+		return integration.Record{}, err
+	}
+	var out integration.Record
+	err := p.db.GetContext(ctx, &out, `INSERT INTO pms_integrations
+		(account_id, provider, status, office_id, secret_ref, practice_name, pms_type, practice_id, key_expiry, connected_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (account_id, provider) DO UPDATE SET
+			status = EXCLUDED.status, office_id = EXCLUDED.office_id, secret_ref = EXCLUDED.secret_ref,
+			practice_name = EXCLUDED.practice_name, pms_type = EXCLUDED.pms_type,
+			practice_id = EXCLUDED.practice_id, key_expiry = EXCLUDED.key_expiry,
+			connected_at = EXCLUDED.connected_at, updated_at = now()
+		RETURNING `+recordColumns,
+		r.AccountID, r.Provider, r.Status, r.OfficeID, r.SecretRef, r.PracticeName, r.PMSType,
+		r.PracticeID, r.KeyExpiry.UTC(), r.ConnectedAt.UTC())
+	if err != nil {
+		return integration.Record{}, mapWriteError("upsert record", err)
+	}
+	return normalize(out), nil
+}
+
+// ActiveByOffice implements integration.Repository.
+func (p *Repository) ActiveByOffice(ctx context.Context, provider integration.Provider, officeID string) (integration.Record, error) {
+	var r integration.Record
+	err := p.db.GetContext(ctx, &r, `SELECT `+recordColumns+` FROM pms_integrations
+		WHERE provider = $1 AND office_id = $2 AND status = 'ACTIVE'`, provider, officeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return integration.Record{}, integration.ErrNotFound
+	}
+	if err != nil {
+		return integration.Record{}, fmt.Errorf("postgres: find active record by office: %w", err)
+	}
+	return normalize(r), nil
+}
+
+// SetStatus implements integration.Repository.
+func (p *Repository) SetStatus(ctx context.Context, accountID string, status integration.Status) error {
+	if !status.Valid() {
+		return fmt.Errorf("%w: unknown status %q", integration.ErrInvalidRecord, status)
+	}
+	return p.exec(ctx, "set status", `UPDATE pms_integrations SET status = $3, updated_at = now()
+		WHERE account_id = $1 AND provider = $2`, accountID, integration.ProviderSikka, status)
+}
+
+// SetKeyExpiry implements integration.Repository.
+func (p *Repository) SetKeyExpiry(ctx context.Context, accountID string, expiry time.Time) error {
+	return p.exec(ctx, "set key expiry", `UPDATE pms_integrations SET key_expiry = $3, updated_at = now()
+		WHERE account_id = $1 AND provider = $2`, accountID, integration.ProviderSikka, expiry.UTC())
+}
+
+func (p *Repository) exec(ctx context.Context, what, query string, args ...any) error {
+	res, err := p.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return mapWriteError(what, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return integration.ErrNotFound
+	}
+	return nil
+}
+
+// Due implements integration.Repository.
+func (p *Repository) Due(ctx context.Context, before time.Time, after string, limit int) ([]integration.Record, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rs []integration.Record
+	err := p.db.SelectContext(ctx, &rs, `SELECT `+recordColumns+` FROM pms_integrations
+		WHERE status = 'ACTIVE' AND key_expiry < $1 AND account_id > $2
+		ORDER BY account_id LIMIT $3`, before.UTC(), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list due records: %w", err)
+	}
+	for i := range rs {
+		rs[i] = normalize(rs[i])
+	}
+	return rs, nil
+}
+
+// LockAccount implements integration.Repository with a session-level
+// advisory lock held on a connection of its own until unlock.
+func (p *Repository) LockAccount(ctx context.Context, accountID string) (func(), error) {
+	unlock, _, err := p.lock(ctx, accountID, "pg_advisory_lock")
+	return unlock, err
+}
+
+// TryLockAccount implements integration.Repository.
+func (p *Repository) TryLockAccount(ctx context.Context, accountID string) (func(), bool, error) {
+	return p.lock(ctx, accountID, "pg_try_advisory_lock")
+}
+
+func (p *Repository) lock(ctx context.Context, accountID, fn string) (func(), bool, error) {
+	conn, err := p.db.Connx(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: lock account: %w", err)
+	}
+	ok := true
+	if fn == "pg_try_advisory_lock" {
+		err = conn.GetContext(ctx, &ok, "SELECT pg_try_advisory_lock($1, hashtext($2))", accountLockNamespace, accountID)
+	} else {
+		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", accountLockNamespace, accountID)
+	}
+	if err != nil {
+		discard(conn) // a cancelled wait may still have been granted: never reuse this session
+		return nil, false, fmt.Errorf("postgres: lock account: %w", err)
+	}
+	if !ok {
+		conn.Close()
+		return nil, false, nil
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1, hashtext($2))", accountLockNamespace, accountID)
+			if err != nil {
+				discard(conn)
+				return
+			}
+			conn.Close()
+		})
+	}, true, nil
+}
+
+// discard closes the connection's session instead of returning it to the
+// pool, which releases any advisory lock it might hold.
+func discard(conn *sqlx.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // ErrBadConn is the point
+	conn.Close()
+}
+
+func mapWriteError(what string, err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == activeOfficeIndex {
+		return integration.ErrAlreadyConnected
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// normalize returns times in UTC, as the memory repository does.
+func normalize(r integration.Record) integration.Record {
+	r.KeyExpiry = r.KeyExpiry.UTC()
+	r.ConnectedAt = r.ConnectedAt.UTC()
+	r.CreatedAt = r.CreatedAt.UTC()
+	r.UpdatedAt = r.UpdatedAt.UTC()
+	return r
+}

@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parlae/sikka-connect/integration"
+	"github.com/parlae/sikka-connect/integration/integrationtest"
+	"github.com/parlae/sikka-connect/integration/postgres"
+	"github.com/parlae/sikka-connect/internal/pgtest"
+)
+
+func TestRepositoryContract(t *testing.T) {
+	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
+		repo, db, err := postgres.Open(context.Background(), pgtest.URL(t))
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		return repo
+	})
+}
+
+// Several replicas starting at once all migrate; the schema ends up applied once.
+func TestMigrateConcurrentReplicas(t *testing.T) {
+	url := pgtest.URL(t)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, db, err := postgres.Open(context.Background(), url)
+			if assert.NoError(t, err) {
+				db.Close()
+			}
+		}()
+	}
+	wg.Wait()
+
+	_, db, err := postgres.Open(context.Background(), url)
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	require.NoError(t, db.Get(&n, "SELECT count(*) FROM sikka_connect_migrations"))
+	assert.Equal(t, 1, n)
+}
+
+// Locks exclude across separate connection pools, as they would across processes.
+func TestLockAcrossPools(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	a, dbA, err := postgres.Open(ctx, url)
+	require.NoError(t, err)
+	defer dbA.Close()
+	b, dbB, err := postgres.Open(ctx, url)
+	require.NoError(t, err)
+	defer dbB.Close()
+
+	unlock, err := a.LockAccount(ctx, "acct-1")
+	require.NoError(t, err)
+	_, ok, err := b.TryLockAccount(ctx, "acct-1")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	unlock()
+	u2, ok, err := b.TryLockAccount(ctx, "acct-1")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	u2()
+}
+
+func TestOpenReportsUnreachableDatabase(t *testing.T) {
+	_, _, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is PostgreSQL running")
+}

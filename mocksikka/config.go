@@ -1,0 +1,85 @@
+package mocksikka
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Config is the mock's configuration as a JSON file holds it. Absent fields keep the defaults:
+// with no apps, DefaultApp; with no practices, DefaultPractices.
+type Config struct {
+	// Apps replace DefaultApp when not empty.
+	Apps []App `json:"apps,omitempty"`
+	// Practices replace DefaultPractices when not empty.
+	Practices []Practice `json:"practices,omitempty"`
+	// KeyTTL is the lifetime of keys ("24h"); zero keeps DefaultKeyTTL.
+	KeyTTL Duration `json:"key_ttl,omitempty"`
+	// CodeTTL is the lifetime of codes ("10m"); zero keeps DefaultCodeTTL.
+	CodeTTL Duration `json:"code_ttl,omitempty"`
+	// AutoApprove, when set, is the office the consent page approves at once.
+	AutoApprove string `json:"auto_approve,omitempty"`
+	// RefreshInvalidatesOld, when set, says whether a refresh invalidates the old keys (default true).
+	RefreshInvalidatesOld *bool `json:"refresh_invalidates_old,omitempty"`
+}
+
+// LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
+// apps and practices, and negative TTLs are errors, so that New(cfg.Options()...) cannot panic.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("load mocksikka config: %w", err)
+	}
+	var c Config
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("load mocksikka config %s: %w", path, err)
+	}
+	if d.Decode(new(json.RawMessage)) != io.EOF {
+		return Config{}, fmt.Errorf("load mocksikka config %s: trailing data after the JSON object: %w", path, ErrInvalid)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("load mocksikka config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate reports what would make New panic with c.Options(): wraps ErrInvalid or ErrExists.
+func (c Config) Validate() error {
+	if c.KeyTTL < 0 || c.CodeTTL < 0 {
+		return fmt.Errorf("key_ttl and code_ttl must not be negative: %w", ErrInvalid)
+	}
+	cfg := defaultConfig()
+	for _, o := range c.Options() {
+		o(&cfg)
+	}
+	return cfg.validate()
+}
+
+// Options turns c into options for New.
+func (c Config) Options() []Option {
+	var opts []Option
+	if len(c.Apps) > 0 {
+		opts = append(opts, WithApps(c.Apps...))
+	}
+	if len(c.Practices) > 0 {
+		opts = append(opts, WithPractices(c.Practices...))
+	}
+	if c.KeyTTL != 0 {
+		opts = append(opts, WithKeyTTL(time.Duration(c.KeyTTL)))
+	}
+	if c.CodeTTL != 0 {
+		opts = append(opts, WithCodeTTL(time.Duration(c.CodeTTL)))
+	}
+	if c.AutoApprove != "" {
+		opts = append(opts, WithAutoApprove(c.AutoApprove))
+	}
+	if c.RefreshInvalidatesOld != nil {
+		opts = append(opts, WithRefreshInvalidatesOld(*c.RefreshInvalidatesOld))
+	}
+	return opts
+}

@@ -1,0 +1,98 @@
+// Package mocksikka is a mock of the Sikka v4 API for tests and demos: an http.Handler that
+// speaks Sikka's real wire format (every JSON value a string, the list envelope, the error
+// envelope, real status codes) and can be scripted from Go or over HTTP under /_mock/.
+// It imports only the standard library.
+//
+// Use it in-process:
+//
+//	mock := mocksikka.New(mocksikka.WithAutoApprove(mocksikka.DefaultOfficeID))
+//	srv := httptest.NewServer(mock)
+//	defer srv.Close()
+//	// point the client at srv.URL; then script and inspect:
+//	mock.InjectFault(mocksikka.Fault{Endpoint: "POST /v4/request_key", Count: 1, Status: 503})
+//	mock.Advance(25 * time.Hour) // every key issued so far has expired
+//	n := mock.Count("POST /v4/request_key", "refresh_key")
+//
+// or as a binary: go run ./cmd/mocksikka -h.
+//
+// # API routes
+//
+//   - GET /portal/authapp.aspx?app_id&redirect_uri&state: the consent page (or, with
+//     auto-approve, an immediate redirect with a code). POST /portal/authapp.aspx is its form:
+//     decision=allow redirects to redirect_uri?code=…&state=…, decision=deny to
+//     redirect_uri?error=access_denied&error_description=…&state=…. An unknown app, or a
+//     redirect_uri not registered for it, gets a 400 page and never a redirect; so does an
+//     unknown office_id on Allow. The state is passed back unchanged (omitted when empty).
+//   - POST /v4/request_key (Content-Type: application/json, else 415) with grant_type
+//     authorization_code (code, app_id, app_key), request_key (office_id, secret_key, app_id,
+//     app_key) or refresh_key (refresh_key, app_id, app_key). Every grant issues a new request
+//     key and refresh key, valid for the key TTL (24h).
+//   - DELETE /v4/request_key revokes a key and its refresh key: the key in the Request-Key
+//     header, or a JSON body {"request_key","app_id","app_key"} of the app the key belongs to.
+//     200 {"issued_to","status":"revoked"}; an unusable key is 401.
+//   - GET /v4/authorized_practices, with Request-Key (the key's office) or App-Id and App-Key
+//     headers (every office that authorized the app: by Allow, by a code, or by a key issued).
+//     Query limit (default 50, at most 5000), offset (a page number from 0) and show=all
+//     (without it only practice_id "1" of each office). Items carry secret_key.
+//   - GET /v4/practices (Request-Key): the key's office's practices, without secret_key.
+//   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
+//
+// GET /v4/authorized_practices and /v4/practices count in the key's request_count;
+// request_key_info does not. Times are UTC, written without a zone ("2026-02-10T04:00:28");
+// expires_in is "<n> second(s)".
+//
+// # Statuses
+//
+// 400 for bad input: a body that is not a JSON object of strings (API1001), a missing field
+// (API1002), a missing or unknown grant_type (API1003), an unknown, expired, used or
+// other-app code (API1004), a bad limit or offset (API1005). 401 for bad credentials: request
+// key (API2001: missing, unknown, expired or revoked, on every endpoint), app id/key
+// (API2002), office id/secret key (API2003), refresh key (API2004: unknown, expired, used,
+// revoked, or another app's). 404 unknown path (API4004), 405 with an Allow header (API4005),
+// 413 over 64 KiB (API4013), 415 not JSON (API1006); injected faults use API9000. These codes
+// are the mock's own: Sikka's real ones are unknown. Checks run in this order: body, grant_type,
+// required fields, app credentials, then the grant's own credential.
+//
+// # Codes and keys
+//
+// Codes and keys are random hex from crypto/rand. A code is single-use even under concurrent
+// exchanges, bound to the app it was issued for (another app's attempt leaves it intact), and
+// expires after the code TTL (10m). A refresh key works until its request key's end time.
+// With refresh-invalidates-old on (the default), a refresh revokes the old request key and
+// makes the old refresh key single-use, so a client that keeps using the old pair fails; off,
+// both stay usable until they expire. The request_key grant does not require a prior
+// authorization; it records one.
+//
+// # Time
+//
+// Expiry follows the mock clock: real time plus Advance/SetTime offsets, or, with WithClock, a
+// frozen clock moved only by Advance/SetTime. Fault delays are real time.
+//
+// # Admin API
+//
+// JSON in and out; errors in the same envelope (400 invalid, 404 unknown app or office, 409
+// duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
+// faults never apply to them.
+//
+//	POST   /_mock/reset
+//	POST   /_mock/apps           App JSON                                  → 201
+//	POST   /_mock/practices      Practice JSON                             → 201
+//	PUT    /_mock/auto-approve   {"office_id":"D36225"} ("" disables)
+//	GET    /_mock/faults         active faults, count = calls left
+//	POST   /_mock/faults         Fault JSON, e.g. {"endpoint":"GET /v4/authorized_practices","count":1,"status":429,"retry_after":"1s"} → 201
+//	DELETE /_mock/faults
+//	GET    /_mock/journal        [Entry…], oldest first
+//	DELETE /_mock/journal
+//	GET    /_mock/count?endpoint=POST+/v4/request_key&grant=refresh_key → {"count":n}
+//	GET    /_mock/clock          {"now":"RFC 3339"}
+//	POST   /_mock/clock          {"advance":"25h"} or {"set":"2026-02-10T04:00:00Z"} → {"now":…}
+//	GET    /_mock/settings       {"refresh_invalidates_old","key_ttl","code_ttl","auto_approve"}
+//	PUT    /_mock/settings       any of those fields; absent ones unchanged
+//	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
+//
+// # Secrets
+//
+// The journal and the log never hold a code, request key, refresh key, secret key, app key or
+// state: query values other than app_id, redirect_uri, office_id, practice_id, limit, offset,
+// show and decision are masked, and bodies are never recorded.
+package mocksikka

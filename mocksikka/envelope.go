@@ -1,0 +1,119 @@
+package mocksikka
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Error codes of the error envelope. Sikka's real codes were not found; these are the mock's
+// own, stable so that tests can match them, and documented in doc.go.
+const (
+	codeBadJSON        = "API1001" // 400 body is not a JSON object of strings
+	codeMissingField   = "API1002" // 400 a required field is empty
+	codeBadGrant       = "API1003" // 400 missing or unknown grant_type
+	codeBadCode        = "API1004" // 400 unknown, expired, used or other-app authorization code
+	codeBadQuery       = "API1005" // 400 malformed limit or offset
+	codeBadContentType = "API1006" // 415 body is not application/json
+	codeBadRequestKey  = "API2001" // 401 missing, unknown, expired or revoked request key
+	codeBadApp         = "API2002" // 401 unknown app or wrong app_key
+	codeBadOffice      = "API2003" // 401 unknown office or wrong secret_key
+	codeBadRefreshKey  = "API2004" // 401 unknown, expired, used or other-app refresh key
+	codeNotFound       = "API4004" // 404 no such route
+	codeMethod         = "API4005" // 405 route exists, method does not
+	codeConflict       = "API4009" // 409 admin: already exists
+	codeTooLarge       = "API4013" // 413 body over MaxBodyBytes
+	codeFault          = "API9000" // any status injected by a Fault
+)
+
+const moreInformation = "mocksikka: see the package documentation of github.com/parlae/sikka-connect/mocksikka"
+
+// errorEnvelope is Sikka's error body; every value is a string.
+type errorEnvelope struct {
+	HTTPCode        string `json:"http_code"`
+	HTTPCodeDesc    string `json:"http_code_desc"`
+	ErrorCode       string `json:"error_code"`
+	ShortMessage    string `json:"short_message"`
+	LongMessage     string `json:"long_message"`
+	MoreInformation string `json:"more_information"`
+}
+
+// call is one request in flight: what the handlers read and how they answer, so that the
+// journal learns the status without wrapping the ResponseWriter.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	body []byte
+	e    *Entry
+}
+
+// json answers with v as JSON.
+func (c *call) json(status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only the mock's own types are marshalled; this cannot happen
+		status, b = http.StatusInternalServerError, []byte(`{"http_code":"500"}`)
+	}
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	c.e.Status = status
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(append(b, '\n'))
+}
+
+// fail answers with the error envelope.
+func (c *call) fail(status int, code, short, long string) {
+	c.e.ErrorCode = code
+	c.json(status, errorEnvelope{
+		HTTPCode:        strconv.Itoa(status),
+		HTTPCodeDesc:    http.StatusText(status),
+		ErrorCode:       code,
+		ShortMessage:    short,
+		LongMessage:     long,
+		MoreInformation: moreInformation,
+	})
+}
+
+// redirect answers 302 Found to loc.
+func (c *call) redirect(loc string) {
+	c.w.Header().Set("Location", loc)
+	c.w.Header().Set("Cache-Control", "no-store")
+	c.e.Status = http.StatusFound
+	c.w.WriteHeader(http.StatusFound)
+}
+
+// html answers with an HTML page.
+func (c *call) html(status int, page []byte) {
+	h := c.w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	c.e.Status = status
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(page)
+}
+
+// baseURL is the scheme, host and mount prefix under which the mock is reached, for absolute
+// links (href, pagination). A prefix stripped by http.StripPrefix is kept.
+func (c *call) baseURL() string {
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	host := c.r.Host
+	if host == "" {
+		host = "localhost"
+	}
+	prefix := ""
+	if c.r.URL.RawPath == "" {
+		p, _, _ := strings.Cut(c.r.RequestURI, "?")
+		if strings.HasPrefix(p, "/") {
+			if pre, ok := strings.CutSuffix(p, c.r.URL.Path); ok {
+				prefix = pre
+			}
+		}
+	}
+	return scheme + "://" + host + prefix
+}

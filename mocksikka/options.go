@@ -1,0 +1,139 @@
+package mocksikka
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Default settings.
+const (
+	// DefaultKeyTTL is how long a request key (and its refresh key) lives.
+	DefaultKeyTTL = 24 * time.Hour
+	// DefaultCodeTTL is how long an authorization code can be exchanged.
+	DefaultCodeTTL = 10 * time.Minute
+	// DefaultLimit is the page size of list endpoints when the query has no limit.
+	DefaultLimit = 50
+	// MaxLimit is the largest page size; a larger limit is lowered to it.
+	MaxLimit = 5000
+	// MaxBodyBytes is the largest request body accepted (413 above it).
+	MaxBodyBytes = 64 << 10
+)
+
+// config is the initial state a Server is built from and returns to on Reset.
+type config struct {
+	apps                  []App
+	practices             []Practice
+	keyTTL                time.Duration
+	codeTTL               time.Duration
+	autoApprove           string
+	refreshInvalidatesOld bool
+	clockStart            time.Time // zero: real time
+	logger                *slog.Logger
+}
+
+// Option changes one setting of New.
+type Option func(*config)
+
+func defaultConfig() config {
+	return config{
+		apps:                  []App{DefaultApp()},
+		practices:             DefaultPractices(),
+		keyTTL:                DefaultKeyTTL,
+		codeTTL:               DefaultCodeTTL,
+		refreshInvalidatesOld: true,
+		logger:                slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithApps registers apps instead of DefaultApp.
+func WithApps(apps ...App) Option {
+	return func(c *config) { c.apps = append([]App(nil), apps...) }
+}
+
+// WithPractices configures practices instead of DefaultPractices; their order is the order of
+// every listing and of the consent page.
+func WithPractices(ps ...Practice) Option {
+	return func(c *config) { c.practices = append([]Practice(nil), ps...) }
+}
+
+// WithKeyTTL sets how long request and refresh keys live (default DefaultKeyTTL, 24h).
+func WithKeyTTL(d time.Duration) Option { return func(c *config) { c.keyTTL = d } }
+
+// WithCodeTTL sets how long an authorization code can be exchanged (default DefaultCodeTTL, 10m).
+func WithCodeTTL(d time.Duration) Option { return func(c *config) { c.codeTTL = d } }
+
+// WithLogger logs one line per request to l (default: no logging). Codes, keys, secret keys,
+// app keys and state values never reach the log.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithAutoApprove makes GET /portal/authapp.aspx skip the consent page and redirect at once
+// with a code for officeID, after the usual app and redirect URI checks (default: off).
+func WithAutoApprove(officeID string) Option { return func(c *config) { c.autoApprove = officeID } }
+
+// WithRefreshInvalidatesOld sets whether a refresh_key grant invalidates the old request key
+// and the old refresh key (default true). When false, both stay usable until they expire.
+func WithRefreshInvalidatesOld(b bool) Option {
+	return func(c *config) { c.refreshInvalidatesOld = b }
+}
+
+// WithClock freezes the mock's clock at start: it then moves only through Advance and SetTime,
+// and Reset puts it back at start. Without it the clock is real time plus the offsets that
+// Advance and SetTime add.
+func WithClock(start time.Time) Option { return func(c *config) { c.clockStart = start } }
+
+// validate checks c and returns the normalised apps and practices.
+func (c *config) validate() error {
+	if c.keyTTL <= 0 || c.codeTTL <= 0 {
+		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
+	}
+	seenApp := map[string]bool{}
+	for i, a := range c.apps {
+		n, err := a.normalize()
+		if err != nil {
+			return err
+		}
+		if seenApp[n.ID] {
+			return fmt.Errorf("app %s: %w", n.ID, ErrExists)
+		}
+		seenApp[n.ID] = true
+		c.apps[i] = n
+	}
+	var ps []Practice
+	for _, p := range c.practices {
+		n, err := checkPractice(ps, p)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, n)
+	}
+	c.practices = ps
+	return nil
+}
+
+// checkPractice normalises p and checks it against the practices already configured: an
+// (office_id, practice_id) pair is unique and an office has a single secret key.
+func checkPractice(existing []Practice, p Practice) (Practice, error) {
+	n, err := p.normalize()
+	if err != nil {
+		return n, err
+	}
+	for _, e := range existing {
+		if e.OfficeID != n.OfficeID {
+			continue
+		}
+		if e.PracticeID == n.PracticeID {
+			return n, fmt.Errorf("practice %s/%s: %w", n.OfficeID, n.PracticeID, ErrExists)
+		}
+		if e.SecretKey != n.SecretKey {
+			return n, fmt.Errorf("office %s has another secret key; an office has one: %w", n.OfficeID, ErrInvalid)
+		}
+	}
+	return n, nil
+}

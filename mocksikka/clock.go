@@ -36,5 +36,3 @@ func (c *clock) set(t time.Time) {
 	}
 	c.offset = time.Until(t)
 }
-
-func (c *clock) reset() { *c = newClock(c.start) }

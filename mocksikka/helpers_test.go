@@ -156,3 +156,16 @@ func (r response) list(t *testing.T) list {
 	require.NoError(t, json.Unmarshal(r.body, &raw), "body: %s", r.body)
 	return list{raw.Offset, raw.Limit, raw.TotalCount, raw.ExecutionTime, raw.Pagination, raw.Items}
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// send sends a prepared request.
+func send(t *testing.T, e *env, req *http.Request) response {
+	t.Helper()
+	resp, err := e.hc.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}

@@ -1,0 +1,171 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/parlae/sikka-connect/secretstore"
+	"github.com/parlae/sikka-connect/sikka"
+)
+
+// Errors of the Service, matched with errors.Is. The HTTP layer maps each to
+// a frontend reason; any other error is an internal failure.
+var (
+	// ErrInvalidCode: Sikka refused the authorization code (unknown,
+	// expired, already used, or issued to another app). Reason invalid_code.
+	ErrInvalidCode = errors.New("integration: authorization code refused by Sikka")
+	// ErrNoAuthorizedPractice: the code was good but Sikka lists no practice
+	// for the key. Reason invalid_code: the practice should authorize again.
+	ErrNoAuthorizedPractice = errors.New("integration: Sikka lists no authorized practice for this key")
+	// ErrProviderUnavailable: Sikka did not answer usefully (5xx, timeout,
+	// rate limit, connection refused). Reason provider_unavailable.
+	ErrProviderUnavailable = errors.New("integration: Sikka is unavailable")
+	// ErrNeedsReauth: the account's keys can no longer be renewed; the
+	// practice must authorize again (connect anew).
+	ErrNeedsReauth = errors.New("integration: the practice must authorize again")
+	// ErrNotConnected: the account has no ACTIVE integration.
+	ErrNotConnected = errors.New("integration: account is not connected")
+)
+
+// Defaults of Config.
+const (
+	DefaultRefreshMargin    = time.Hour
+	DefaultSweepConcurrency = 4
+	DefaultSweepPageSize    = 500
+	DefaultHookTimeout      = 10 * time.Second
+	// refreshTimeout bounds one refresh, which runs detached from the
+	// context of the caller that started it (others may be waiting on it).
+	refreshTimeout = time.Minute
+)
+
+// Hooks tell the host application about state changes. Each is optional, is
+// called only after the change is durable (secret and record written), runs
+// in its own goroutine with a context bounded by Config.HookTimeout, and may
+// be slow or panic without affecting the flow (a panic is logged).
+type Hooks struct {
+	// Connected: an account completed a connect (r is ACTIVE).
+	Connected func(ctx context.Context, r Record)
+	// Refreshed: the account's key was renewed; creds are the new
+	// credentials, already stored (unlike x/oauth2, a host can learn of
+	// every refresh).
+	Refreshed func(ctx context.Context, r Record, creds secretstore.Credentials)
+	// NeedsReauth: the keys could not be renewed by refresh nor by the
+	// office credentials; r is now NEEDS_REAUTH. cause says why.
+	NeedsReauth func(ctx context.Context, r Record, cause error)
+	// Disconnected: the account disconnected (r is REVOKED).
+	Disconnected func(ctx context.Context, r Record)
+}
+
+// Config configures a Service. Sikka, Secrets and Records are required.
+type Config struct {
+	Sikka   *sikka.Client
+	Secrets secretstore.Store
+	Records Repository
+	// SecretNames names each account's secret; default
+	// secretstore.DefaultNameTemplate ("parlae/pms/sikka/{accountId}").
+	SecretNames secretstore.NameTemplate
+	// RefreshMargin: keys with less than this left are renewed before use
+	// and by sweeps. Default DefaultRefreshMargin (1h).
+	RefreshMargin time.Duration
+	// SweepConcurrency bounds parallel refreshes in RefreshDue. Default 4.
+	SweepConcurrency int
+	// SweepPageSize is how many due records RefreshDue reads at a time.
+	// Default 500.
+	SweepPageSize int
+	// Hooks are called after durable state changes.
+	Hooks Hooks
+	// HookTimeout bounds each hook call. Default 10s.
+	HookTimeout time.Duration
+	// Logger receives the service's logs; never a secret. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Service connects accounts to their practices, keeps their keys fresh and
+// disconnects them. Safe for concurrent use, and for use from several
+// processes sharing one database and secret store.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	flights singleflight.Group
+}
+
+// NewService checks cfg, fills in its defaults and returns the service.
+func NewService(cfg Config) (*Service, error) {
+	var missing []string
+	if cfg.Sikka == nil {
+		missing = append(missing, "Sikka")
+	}
+	if cfg.Secrets == nil {
+		missing = append(missing, "Secrets")
+	}
+	if cfg.Records == nil {
+		missing = append(missing, "Records")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("integration: Config is missing %v", missing)
+	}
+	if cfg.SecretNames == "" {
+		cfg.SecretNames = secretstore.DefaultNameTemplate
+	}
+	if err := cfg.SecretNames.Validate(); err != nil {
+		return nil, fmt.Errorf("integration: Config.SecretNames: %w", err)
+	}
+	if cfg.RefreshMargin <= 0 {
+		cfg.RefreshMargin = DefaultRefreshMargin
+	}
+	if cfg.SweepConcurrency <= 0 {
+		cfg.SweepConcurrency = DefaultSweepConcurrency
+	}
+	if cfg.SweepPageSize <= 0 {
+		cfg.SweepPageSize = DefaultSweepPageSize
+	}
+	if cfg.HookTimeout <= 0 {
+		cfg.HookTimeout = DefaultHookTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Status returns the account's record (any status), or ErrNotFound. It never
+// touches the secret.
+func (s *Service) Status(ctx context.Context, accountID string) (Record, error) {
+	return s.cfg.Records.Get(ctx, accountID)
+}
+
+// runHook calls fn in its own goroutine, bounded by HookTimeout, recovering
+// from panics.
+func (s *Service) runHook(ctx context.Context, name, accountID string, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.HookTimeout)
+	go func() {
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("integration: hook panicked", "hook", name, "account_id", accountID, "panic", fmt.Sprint(p))
+			}
+		}()
+		fn(ctx)
+	}()
+}
+
+// providerError marks Sikka's unavailability (5xx, timeouts, rate limits,
+// connection failures) with ErrProviderUnavailable, keeping the cause (and any
+// context error) in the chain.
+func providerError(err error) error {
+	if errors.Is(err, sikka.ErrUnavailable) || errors.Is(err, sikka.ErrRateLimited) {
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	}
+	return err
+}

@@ -251,8 +251,9 @@ var errNoRequestKey = errors.New("response has no request_key")
 // It is never retried: the code is single-use, and a retry after Sikka may
 // have received it would burn the code or answer "already used". A failure
 // is returned as is; the practice authorizes again for a new code.
-// Errors: ErrInvalidGrant (unknown, expired or used code; empty code),
-// ErrUnauthorized (wrong app id or key), ErrRateLimited, ErrUnavailable.
+// Errors: ErrInvalidGrant (unknown, expired or already used code; an empty
+// code), ErrUnauthorized (wrong app id or key), ErrRateLimited,
+// ErrUnavailable.
 func (c *Client) ExchangeCode(ctx context.Context, code string) (*Key, error) {
 	const op = "ExchangeCode"
 	if code == "" {
@@ -268,11 +269,12 @@ func (c *Client) ExchangeCode(ctx context.Context, code string) (*Key, error) {
 // secret key (POST /v4/request_key, grant_type request_key), the fallback
 // when a refresh key no longer works.
 //
-// Retried only when the request surely never reached Sikka (dialing failed
-// before any connection) or Sikka answered 429, since whether a second grant
-// invalidates the first key is unknown. Errors: ErrInvalidGrant (wrong office
-// id or secret key; either empty), ErrUnauthorized, ErrRateLimited,
-// ErrUnavailable.
+// Retried only when Sikka answered 429 or the request surely never reached
+// Sikka (dialing failed before any connection existed): whether a second
+// grant invalidates the first key is unknown, so a request Sikka may have
+// processed is not repeated. Errors: ErrUnauthorized (wrong office id or
+// secret key, wrong app credentials), ErrInvalidGrant (400; an empty office
+// id or secret key), ErrRateLimited, ErrUnavailable.
 func (c *Client) RequestKey(ctx context.Context, officeID, secretKey string) (*Key, error) {
 	const op = "RequestKey"
 	if officeID == "" || secretKey == "" {
@@ -290,10 +292,12 @@ func (c *Client) RequestKey(ctx context.Context, officeID, secretKey string) (*K
 // refresh key; store both. Whether Sikka invalidates the old keys is
 // unknown: use the new ones from now on.
 //
-// Retried like RequestKey: only on 429 or when the request surely never
-// left, because a refresh Sikka processed but whose answer was lost may have
-// used up the refresh key. Errors: ErrInvalidGrant (unknown, used or empty
-// refresh key: fall back to RequestKey), ErrUnauthorized, ErrRateLimited,
+// Retried like RequestKey, only on 429 or when the request surely never
+// left: a refresh Sikka processed but whose answer was lost may have used up
+// the refresh key. A refresh key Sikka refuses (unknown, expired, used,
+// revoked) comes back as ErrUnauthorized (401, the mock's answer) or
+// ErrInvalidGrant (400; an empty refresh key); either way the refresh key is
+// dead: fall back to RequestKey. Other errors: ErrRateLimited,
 // ErrUnavailable.
 func (c *Client) RefreshKey(ctx context.Context, refreshKey string) (*Key, error) {
 	const op = "RefreshKey"

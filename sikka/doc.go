@@ -15,7 +15,8 @@
 //
 //	// 3. Before key.Expiry (24 hours; refresh with about an hour left):
 //	key, err = c.RefreshKey(ctx, key.RefreshKey)
-//	if errors.Is(err, sikka.ErrInvalidGrant) {
+//	if errors.Is(err, sikka.ErrUnauthorized) || errors.Is(err, sikka.ErrInvalidGrant) {
+//		// The refresh key is dead: mint a key from the office credentials.
 //		key, err = c.RequestKey(ctx, practice.OfficeID, practice.SecretKey)
 //	}
 //

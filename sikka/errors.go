@@ -13,16 +13,17 @@ import (
 // envelope's error codes are not documented by Sikka and are kept for
 // messages only).
 var (
-	// ErrInvalidGrant: Sikka answered 400 to POST /v4/request_key. The code
-	// is unknown, expired or already used, or the refresh key, office id or
-	// secret key is wrong. Retrying the same call cannot succeed. Also
-	// returned, without a request, for an empty code, refresh key, office id
-	// or secret key.
+	// ErrInvalidGrant: Sikka answered 400 to POST /v4/request_key: the
+	// grant itself is malformed or spent, such as an unknown, expired or
+	// already used authorization code, or a missing field. Retrying the same
+	// call cannot succeed. Also returned, without a request, for an empty
+	// code, refresh key, office id or secret key.
 	ErrInvalidGrant = errors.New("sikka: invalid grant")
 
-	// ErrUnauthorized: Sikka answered 401 or 403. The request key is unknown,
-	// expired or revoked, or the app id or app key is wrong. Also returned,
-	// without a request, for an empty request key.
+	// ErrUnauthorized: Sikka answered 401 or 403: a credential was refused,
+	// such as an unknown, expired or revoked request key or refresh key, a
+	// wrong office id or secret key, or a wrong app id or app key. Also
+	// returned, without a request, for an empty request key.
 	ErrUnauthorized = errors.New("sikka: unauthorized")
 
 	// ErrRateLimited: Sikka answered 429 (after any retries). Error.RetryAfter
@@ -34,7 +35,8 @@ var (
 	// timeout, the caller's context ending), a body that is not JSON (a proxy's
 	// HTML page), a response that lacks what the call needs, or a list that
 	// never ends. Trying again later may succeed. When the caller's context
-	// ended, context.Canceled or context.DeadlineExceeded matches as well.
+	// ended, context.Canceled or context.DeadlineExceeded matches as well;
+	// an attempt that outlived the client's attempt timeout matches neither.
 	ErrUnavailable = errors.New("sikka: unavailable")
 )
 

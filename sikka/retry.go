@@ -317,7 +317,9 @@ func (c *Client) transportError(ctx, actx context.Context, r *request, err error
 			cause = fmt.Errorf("%w: %w", ctx.Err(), cause)
 		}
 	case actx.Err() != nil:
-		cause = fmt.Errorf("attempt timed out after %s: %w", c.attemptTimeout, cause)
+		// Not wrapped: context.DeadlineExceeded matches only when the
+		// caller's own context expired.
+		cause = fmt.Errorf("attempt timed out after %s", c.attemptTimeout)
 	}
 	return &Error{
 		Op:       r.op,

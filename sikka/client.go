@@ -86,7 +86,11 @@ func WithBaseURL(base string) Option {
 
 // WithHTTPClient sets the HTTP client (default: a new http.Client on
 // http.DefaultTransport). Its Timeout, if any, applies to each attempt on
-// top of the attempt timeout. nil restores the default.
+// top of the attempt timeout. The Client uses a copy of hc whose
+// CheckRedirect refuses every redirect: a redirect would carry the request's
+// credentials (headers, and the body of a 307) to wherever it points, so a
+// 3xx answer is returned as ErrUnavailable instead. nil restores the
+// default.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc == nil {
@@ -197,6 +201,9 @@ func New(appID, appKey string, opts ...Option) *Client {
 	for _, opt := range opts {
 		opt(c)
 	}
+	hc := *c.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	return c
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,6 +344,27 @@ func TestErrorsAgainstMock(t *testing.T) {
 		assert.Equal(t, http.StatusBadGateway, se.StatusCode)
 		assert.NotContains(t, err.Error(), "<html>")
 	})
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+	}))
+	defer other.Close()
+	f := newFixture(t)
+	ctx := context.Background()
+	key := f.connect(mocksikka.DefaultOfficeID)
+	f.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		return true
+	})
+	_, err := f.client.RefreshKey(ctx, key.RefreshKey)
+	se := requireSikkaError(t, err, "RefreshKey", sikka.ErrUnavailable)
+	assert.Equal(t, http.StatusTemporaryRedirect, se.StatusCode)
+	_, err = f.client.AuthorizedPracticesForApp(ctx)
+	requireSikkaError(t, err, "AuthorizedPracticesForApp", sikka.ErrUnavailable)
+	assert.Zero(t, elsewhere.Load(), "credentials never went to the redirect target")
 }
 
 func TestRetriesAgainstMock(t *testing.T) {

@@ -39,7 +39,7 @@
 // and Sikka's error envelope, and matches, by HTTP status, one of the
 // sentinels for errors.Is: ErrInvalidGrant (400 from POST /v4/request_key),
 // ErrUnauthorized (401, 403), ErrRateLimited (429) or ErrUnavailable (5xx,
-// 408, transport failures, non-JSON answers). When the caller's context
+// 408, redirects, transport failures, non-JSON answers). When the caller's context
 // ends, context.Canceled or context.DeadlineExceeded matches too.
 //
 // # Retries
@@ -64,8 +64,9 @@
 //
 // The app key, codes, secret keys, request keys and refresh keys never
 // appear in an error's text or in the client's logs (slog, discarded by
-// default): they travel in bodies and headers, never in URLs, and text
-// echoed by Sikka is scrubbed of them. Key, Practice and Client redact their
+// default): they travel in bodies and headers, never in URLs; redirects
+// are never followed (they would carry the headers and body elsewhere); and
+// text echoed by Sikka is scrubbed of them. Key, Practice and Client redact their
 // secrets in String, GoString, Format and (Key, Practice) slog's LogValue;
 // their fields stay exported for the code that must store them.
 package sikka

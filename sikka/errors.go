@@ -31,7 +31,7 @@ var (
 	ErrRateLimited = errors.New("sikka: rate limited")
 
 	// ErrUnavailable: Sikka could not be reached or did not answer sensibly:
-	// a 5xx or 408, a transport failure (connection refused, DNS, TLS,
+	// a 5xx or 408, a redirect (never followed), a transport failure (connection refused, DNS, TLS,
 	// timeout, the caller's context ending), a body that is not JSON (a proxy's
 	// HTML page), a response that lacks what the call needs, or a list that
 	// never ends. Trying again later may succeed. When the caller's context
@@ -154,7 +154,7 @@ func kindForStatus(status int, grant bool) error {
 		return ErrUnauthorized
 	case status == http.StatusTooManyRequests:
 		return ErrRateLimited
-	case status >= 500 || status == http.StatusRequestTimeout:
+	case status >= 500 || status == http.StatusRequestTimeout || (status >= 300 && status < 400):
 		return ErrUnavailable
 	case status == http.StatusBadRequest && grant:
 		return ErrInvalidGrant

@@ -306,6 +306,7 @@ func TestResponseErrors(t *testing.T) {
 		{"401 HTML from a proxy is unavailable", grant, 401, nil, "<html>login</html>", ErrUnavailable, "", 0},
 		{"empty 401 is still unauthorized", get, 401, nil, "", ErrUnauthorized, "", 0},
 		{"404 matches no sentinel", get, 404, nil, envelope("404"), nil, "404", 0},
+		{"302 redirect", grant, 302, http.Header{"Location": {"https://elsewhere.example/"}}, "", ErrUnavailable, "", 0},
 		{"200 with garbage", grant, 200, nil, "<html>hello</html>", ErrUnavailable, "", 0},
 		{"200 with an empty body", grant, 200, nil, "", ErrUnavailable, "", 0},
 		{"200 without request_key", grant, 200, nil, `{"status":"active"}`, ErrUnavailable, "", 0},

@@ -44,9 +44,16 @@ var (
 // Any secret the client sent in the failed request is replaced by
 // "[REDACTED]" in these fields, should Sikka echo it.
 type Envelope struct {
-	HTTPCode        string
-	HTTPCodeDesc    string
-	ErrorCode       string
+	// HTTPCode is http_code, such as "401" (a number on the wire reads the
+	// same); the client classifies by the HTTP status, not by this.
+	HTTPCode string
+	// HTTPCodeDesc is http_code_desc, such as "Unauthorized".
+	HTTPCodeDesc string
+	// ErrorCode is error_code, such as "API2001"; Sikka's codes are not
+	// documented, so match on the sentinels, not on this.
+	ErrorCode string
+	// ShortMessage, LongMessage and MoreInformation are Sikka's texts,
+	// for people; each is cut at 512 bytes.
 	ShortMessage    string
 	LongMessage     string
 	MoreInformation string
@@ -83,7 +90,8 @@ type Error struct {
 	// "POST /v4/request_key"; empty when no request was made.
 	Endpoint string
 	// StatusCode is the HTTP status Sikka answered with; 0 when there was
-	// no HTTP response.
+	// no HTTP response. A 2xx answer whose body is an error envelope with
+	// an http_code of 400 or more is an error too, classified by that code.
 	StatusCode int
 	// Envelope is Sikka's error body, when it sent one.
 	Envelope Envelope

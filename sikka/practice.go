@@ -32,7 +32,8 @@ type Practice struct {
 	// PMSVersion is practice_management_system_version, such as "G7".
 	PMSVersion string
 	// Domain is Sikka's domain, such as "Dental".
-	Domain  string
+	Domain string
+	// Address, City, State, Zip and Email describe the practice, as sent.
 	Address string
 	City    string
 	State   string

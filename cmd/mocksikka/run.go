@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parlae/sikka-connect/mocksikka"
+)
+
+// errUsage marks errors in the command line or the environment.
+var errUsage = errors.New("usage")
+
+// shutdownTimeout bounds how long requests in flight may finish after a signal.
+const shutdownTimeout = 5 * time.Second
+
+// settings is the parsed command line and environment.
+type settings struct {
+	addr      string
+	logFormat string
+	opts      []mocksikka.Option
+}
+
+// envNames maps each flag to the environment variable that supplies it when it is not given.
+var envNames = map[string]string{
+	"addr":                    "MOCKSIKKA_ADDR",
+	"config":                  "MOCKSIKKA_CONFIG",
+	"auto-approve":            "MOCKSIKKA_AUTO_APPROVE",
+	"key-ttl":                 "MOCKSIKKA_KEY_TTL",
+	"code-ttl":                "MOCKSIKKA_CODE_TTL",
+	"refresh-invalidates-old": "MOCKSIKKA_REFRESH_INVALIDATES_OLD",
+	"log-format":              "MOCKSIKKA_LOG_FORMAT",
+}
+
+// parse reads flags, then the environment for flags not given, then the config file;
+// precedence: flag, environment, config file, defaults.
+func parse(args []string, getenv func(string) string, stderr io.Writer) (settings, error) {
+	fs := flag.NewFlagSet("mocksikka", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8089", "`host:port` to listen on; port 0 picks a free port")
+	config := fs.String("config", "", "JSON configuration `file` (apps, practices, key_ttl, code_ttl, auto_approve, refresh_invalidates_old)")
+	auto := fs.String("auto-approve", "", "`office_id` that the consent page approves at once, without showing the page")
+	keyTTL := fs.Duration("key-ttl", mocksikka.DefaultKeyTTL, "lifetime of request and refresh keys")
+	codeTTL := fs.Duration("code-ttl", mocksikka.DefaultCodeTTL, "lifetime of authorization codes")
+	invalidate := fs.Bool("refresh-invalidates-old", true, "a refresh revokes the old request key and refresh key")
+	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: mocksikka [flags]\n\n"+
+			"Serves the mock Sikka API until SIGINT or SIGTERM. Prints the base URL as the first line of\n"+
+			"stdout; logs requests to stderr with secrets masked. Admin API under /_mock/.\n"+
+			"Defaults: app %s, office %s (Happy Dental Clinic, Dentrix) and two more.\n\n"+
+			"Each flag falls back to an environment variable; precedence: flag, environment, config file.\n\n",
+			mocksikka.DefaultAppID, mocksikka.DefaultOfficeID)
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			if name != "" {
+				name = " " + name
+			}
+			fmt.Fprintf(stderr, "  -%s%s\n    \t%s (env %s", f.Name, name, usage, envNames[f.Name])
+			if f.DefValue != "" {
+				fmt.Fprintf(stderr, "; default %s", f.DefValue)
+			}
+			fmt.Fprintln(stderr, ")")
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return settings{}, err
+		}
+		return settings{}, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return settings{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, env := range envNames {
+		if v := getenv(env); v != "" && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return settings{}, fmt.Errorf("%w: %s=%q: %w", errUsage, env, v, err)
+			}
+			given[name] = true
+		}
+	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return settings{}, fmt.Errorf("%w: -log-format must be text or json, not %q", errUsage, *logFormat)
+	}
+	if *keyTTL <= 0 || *codeTTL <= 0 {
+		return settings{}, fmt.Errorf("%w: -key-ttl and -code-ttl must be positive", errUsage)
+	}
+
+	s := settings{addr: *addr, logFormat: *logFormat}
+	if *config != "" {
+		c, err := mocksikka.LoadConfig(*config)
+		if err != nil {
+			return settings{}, err
+		}
+		s.opts = c.Options()
+	}
+	if given["auto-approve"] {
+		s.opts = append(s.opts, mocksikka.WithAutoApprove(*auto))
+	}
+	if given["key-ttl"] {
+		s.opts = append(s.opts, mocksikka.WithKeyTTL(*keyTTL))
+	}
+	if given["code-ttl"] {
+		s.opts = append(s.opts, mocksikka.WithCodeTTL(*codeTTL))
+	}
+	if given["refresh-invalidates-old"] {
+		s.opts = append(s.opts, mocksikka.WithRefreshInvalidatesOld(*invalidate))
+	}
+	return s, nil
+}
+
+// run serves the mock until ctx ends, then shuts down, waiting up to shutdownTimeout for
+// requests in flight (a fault's delay ends at once). -h prints the usage and returns nil.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	s, err := parse(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if s.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+	mock := mocksikka.New(append(s.opts, mocksikka.WithLogger(log))...)
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.addr, err)
+	}
+	url := baseURL(ln.Addr())
+	if _, err := fmt.Fprintln(stdout, url); err != nil {
+		ln.Close()
+		return fmt.Errorf("print base URL: %w", err)
+	}
+	log.Info("mocksikka listening", "url", url, "app_id", mocksikka.DefaultAppID)
+
+	base, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	srv := &http.Server{
+		Handler:           mock,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("mocksikka shutting down")
+	cancelRequests()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-served // http.ErrServerClosed
+	return nil
+}
+
+// baseURL is the URL clients use to reach addr; an unspecified host becomes 127.0.0.1.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

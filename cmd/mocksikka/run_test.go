@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parlae/sikka-connect/mocksikka"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer collects the log safely while the server writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+// started is a running run() call.
+type started struct {
+	url    string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
+	err    error         // what run returned, once done is closed
+	hc     *http.Client
+}
+
+// start runs the command and waits for the URL on the first line of stdout.
+func start(t *testing.T, args []string, environ map[string]string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	st := &started{stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{}),
+		hc: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	go func() {
+		st.err = run(ctx, args, env(environ), pw, st.stderr)
+		pw.CloseWithError(io.EOF)
+		close(st.done)
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err, "stderr: %s", st.stderr.String())
+	st.url = strings.TrimSpace(line)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-st.done:
+		case <-time.After(10 * time.Second):
+			t.Error("run did not stop")
+		}
+	})
+	return st
+}
+
+func (st *started) get(t *testing.T, path string, header ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", st.url+path, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := st.hc.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func (st *started) post(t *testing.T, path string, body map[string]string) map[string]string {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := st.hc.Post(st.url+path, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var m map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", m)
+	return m
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	st := start(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	assert.Regexp(t, `^http://127\.0\.0\.1:[0-9]+$`, st.url)
+
+	resp := st.get(t, "/v4/authorized_practices")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	var env map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+	assert.Equal(t, "401", env["http_code"])
+
+	// The whole flow by hand: consent page, Allow, exchange, practices.
+	q := url.Values{"app_id": {mocksikka.DefaultAppID}, "redirect_uri": {"http://localhost:3000/cb"}, "state": {"st"}}
+	page := st.get(t, "/portal/authapp.aspx?"+q.Encode())
+	body, _ := io.ReadAll(page.Body)
+	assert.Contains(t, string(body), "Happy Dental Clinic")
+	q.Set("office_id", mocksikka.DefaultOfficeID)
+	q.Set("decision", "allow")
+	allow, err := st.hc.PostForm(st.url+"/portal/authapp.aspx", q)
+	require.NoError(t, err)
+	allow.Body.Close()
+	require.Equal(t, http.StatusFound, allow.StatusCode)
+	loc, err := url.Parse(allow.Header.Get("Location"))
+	require.NoError(t, err)
+	code := loc.Query().Get("code")
+	key := st.post(t, "/v4/request_key", map[string]string{"grant_type": "authorization_code", "code": code,
+		"app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey})
+	assert.Equal(t, http.StatusOK, st.get(t, "/v4/authorized_practices", "Request-Key", key["request_key"]).StatusCode)
+
+	st.cancel()
+	select {
+	case <-st.done:
+		require.NoError(t, st.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop on cancel")
+	}
+	_, err = http.Get(st.url + "/v4/practices")
+	assert.Error(t, err, "no longer serving")
+
+	logs := st.stderr.String()
+	assert.Contains(t, logs, "path=/v4/request_key")
+	for _, secret := range []string{mocksikka.DefaultAppKey, mocksikka.DefaultSecretKey, code, key["request_key"], key["refresh_key"]} {
+		assert.NotContains(t, logs, secret)
+	}
+}
+
+func TestRunSettingsFromFlagsEnvAndFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mock.json")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"key_ttl":"3h","auto_approve":"E48213"}`), 0o600))
+
+	cases := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		office    string // auto-approved office; "" = consent page shown
+		expiresIn string
+	}{
+		{"defaults", nil, nil, "", "86400 second(s)"},
+		{"config file", []string{"-config", cfg}, nil, "E48213", "10800 second(s)"},
+		{"config from env", nil, map[string]string{"MOCKSIKKA_CONFIG": cfg}, "E48213", "10800 second(s)"},
+		{"env over file", []string{"-config", cfg}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": "O77104"}, "O77104", "3600 second(s)"},
+		{"flag over env", []string{"-key-ttl", "2h", "-auto-approve", "D36225"}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": "O77104"}, "D36225", "7200 second(s)"},
+		{"flag disables auto-approve of file", []string{"-config", cfg, "-auto-approve", ""}, nil, "", "10800 second(s)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := start(t, append([]string{"-addr", "127.0.0.1:0"}, c.args...), c.env)
+			q := url.Values{"app_id": {mocksikka.DefaultAppID}, "redirect_uri": {"http://127.0.0.1:3000/cb"}}
+			resp := st.get(t, "/portal/authapp.aspx?"+q.Encode())
+			code := ""
+			if c.office == "" {
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				var err error
+				code, err = postCode(st)
+				require.NoError(t, err)
+			} else {
+				require.Equal(t, http.StatusFound, resp.StatusCode)
+				loc, err := url.Parse(resp.Header.Get("Location"))
+				require.NoError(t, err)
+				code = loc.Query().Get("code")
+			}
+			key := st.post(t, "/v4/request_key", map[string]string{"grant_type": "authorization_code", "code": code,
+				"app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey})
+			want := c.office
+			if want == "" {
+				want = mocksikka.DefaultOfficeID
+			}
+			assert.Equal(t, want, key["issued_to"])
+			assert.Equal(t, c.expiresIn, key["expires_in"])
+		})
+	}
+}
+
+// postCode issues a code through the admin API.
+func postCode(st *started) (string, error) {
+	b, _ := json.Marshal(map[string]string{"app_id": mocksikka.DefaultAppID, "office_id": mocksikka.DefaultOfficeID})
+	resp, err := st.hc.Post(st.url+"/_mock/codes", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	err = json.NewDecoder(resp.Body).Decode(&m)
+	return m["code"], err
+}
+
+func TestRunRefreshFlag(t *testing.T) {
+	st := start(t, []string{"-addr", "127.0.0.1:0", "-refresh-invalidates-old=false", "-log-format", "json"}, nil)
+	creds := map[string]string{"grant_type": "request_key", "office_id": mocksikka.DefaultOfficeID,
+		"secret_key": mocksikka.DefaultSecretKey, "app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey}
+	old := st.post(t, "/v4/request_key", creds)
+	st.post(t, "/v4/request_key", map[string]string{"grant_type": "refresh_key", "refresh_key": old["refresh_key"],
+		"app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey})
+	assert.Equal(t, http.StatusOK, st.get(t, "/v4/practices", "Request-Key", old["request_key"]).StatusCode)
+	require.Eventually(t, func() bool { return strings.Contains(st.stderr.String(), `"path":"/v4/practices"`) },
+		5*time.Second, 10*time.Millisecond, "JSON log")
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-h"}, env(nil), &stdout, &stderr))
+	assert.Empty(t, stdout.String())
+	for flagName, envName := range envNames {
+		assert.Contains(t, stderr.String(), "-"+flagName+" ")
+		assert.Contains(t, stderr.String(), envName)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	cases := map[string]struct {
+		args  []string
+		env   map[string]string
+		usage bool
+	}{
+		"unknown flag":     {[]string{"-nope"}, nil, true},
+		"positional":       {[]string{"serve"}, nil, true},
+		"bad duration":     {[]string{"-key-ttl", "soon"}, nil, true},
+		"zero ttl":         {[]string{"-code-ttl", "0s"}, nil, true},
+		"bad env duration": {nil, map[string]string{"MOCKSIKKA_KEY_TTL": "soon"}, true},
+		"bad env bool":     {nil, map[string]string{"MOCKSIKKA_REFRESH_INVALIDATES_OLD": "maybe"}, true},
+		"bad log format":   {[]string{"-log-format", "xml"}, nil, true},
+		"missing config":   {[]string{"-config", filepath.Join(t.TempDir(), "none.json")}, nil, false},
+		"address in use":   {[]string{"-addr", busy.Addr().String()}, nil, false},
+		"address from env": {nil, map[string]string{"MOCKSIKKA_ADDR": busy.Addr().String()}, false},
+		"unparseable addr": {[]string{"-addr", "nowhere"}, nil, false},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), c.args, env(c.env), &stdout, &stderr)
+			require.Error(t, err)
+			assert.Equal(t, c.usage, isUsage(err), "%v", err)
+			assert.Empty(t, stdout.String())
+		})
+	}
+}
+
+func isUsage(err error) bool { return errors.Is(err, errUsage) }
+
+func TestBaseURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8089": "http://127.0.0.1:8089",
+		"0.0.0.0:8089":   "http://127.0.0.1:8089",
+		"[::]:8089":      "http://127.0.0.1:8089",
+		"[::1]:8089":     "http://[::1]:8089",
+	} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		require.NoError(t, err)
+		assert.Equal(t, want, baseURL(a), addr)
+	}
+}

@@ -227,7 +227,7 @@ func TestRunHelp(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"-h"}, env(nil), &stdout, &stderr))
 	assert.Empty(t, stdout.String())
 	for flagName, envName := range envNames {
-		assert.Contains(t, stderr.String(), "-"+flagName+" ")
+		assert.Regexp(t, `(?m)^  -`+flagName+`( |$)`, stderr.String())
 		assert.Contains(t, stderr.String(), envName)
 	}
 }

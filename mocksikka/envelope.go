@@ -1,6 +1,7 @@
 package mocksikka
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -50,16 +51,20 @@ type call struct {
 
 // json answers with v as JSON.
 func (c *call) json(status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // only the mock's own types are marshalled; this cannot happen
-		status, b = http.StatusInternalServerError, []byte(`{"http_code":"500"}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)              // links keep a plain "&", as Sikka writes them
+	if err := enc.Encode(v); err != nil { // only the mock's own types are encoded; this cannot happen
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"http_code":"500"}` + "\n")
 	}
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	c.e.Status = status
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(append(b, '\n'))
+	_, _ = c.w.Write(buf.Bytes())
 }
 
 // fail answers with the error envelope.

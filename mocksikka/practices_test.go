@@ -15,7 +15,9 @@ import (
 func TestAuthorizedPracticesByRequestKey(t *testing.T) {
 	e := newEnv(t)
 	k := e.officeKey()
-	l := e.do("GET", "/v4/authorized_practices", nil, "Request-Key", k["request_key"]).list(t)
+	r := e.do("GET", "/v4/authorized_practices", nil, "Request-Key", k["request_key"])
+	assert.Contains(t, string(r.body), "?limit=50&offset=0", "links are not HTML-escaped")
+	l := r.list(t)
 	assert.Equal(t, "0", l.Offset)
 	assert.Equal(t, "50", l.Limit)
 	assert.Equal(t, "1", l.TotalCount)

@@ -1,0 +1,222 @@
+package middleware
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Limits of the state token.
+const (
+	// MinKeySecretLen is the shortest state key secret New accepts, in bytes.
+	MinKeySecretLen = 32
+	// MaxKeyIDLen is the longest state key id New accepts.
+	MaxKeyIDLen = 32
+	// MaxAccountIDLen is the longest account id a state can carry; the start
+	// route refuses longer ones.
+	MaxAccountIDLen = 256
+	// ClockSkew is how far the clocks of replicas may disagree: a state is
+	// accepted up to StateTTL+ClockSkew after it was issued, and up to
+	// ClockSkew before.
+	ClockSkew = 30 * time.Second
+
+	nonceLen       = 16 // 128 bits
+	stateVersion   = 1
+	maxStateLen    = 1024
+	stateMACLabel  = "sikka-connect state v1\x00"
+	minPayloadSize = 1 + 8 + nonceLen + 1 + 1 + 1 // version, time, nonce, key id length, key id, account id
+)
+
+// Errors of the state and the callback, matched with errors.Is. They are for
+// logs, metrics and hooks (Outcome.Err): the browser gets the same
+// invalid_state redirect for each of them. None of them carries the state,
+// the nonce, a cookie or a code.
+var (
+	// ErrStateMissing: the callback has no state parameter.
+	ErrStateMissing = errors.New("middleware: state missing")
+	// ErrStateMalformed: the state is not two base64url parts joined by a
+	// dot holding a payload of the known layout.
+	ErrStateMalformed = errors.New("middleware: state malformed")
+	// ErrStateUnknownKey: the state names a key id that is not among the
+	// configured StateKeys (a retired key, or a forgery).
+	ErrStateUnknownKey = errors.New("middleware: state signed with an unknown key")
+	// ErrStateTampered: the state's MAC does not verify.
+	ErrStateTampered = errors.New("middleware: state MAC does not verify")
+	// ErrStateExpired: the state is older than StateTTL (plus ClockSkew), or
+	// issued further in the future than ClockSkew.
+	ErrStateExpired = errors.New("middleware: state expired")
+	// ErrStateReplayed: the state's nonce was already used, or is unknown to
+	// the NonceStore (never saved, or expired and cleaned up).
+	ErrStateReplayed = errors.New("middleware: state already used")
+	// ErrStateForeignAccount: the state was minted for another account than
+	// the one signed in.
+	ErrStateForeignAccount = errors.New("middleware: state minted for another account")
+	// ErrStateNoCookie: the browser did not send the binding cookie of this
+	// state's flow, or sent one with another value.
+	ErrStateNoCookie = errors.New("middleware: state has no matching browser-binding cookie")
+	// ErrNotSignedIn: Config.Account returned an error or an empty id.
+	ErrNotSignedIn = errors.New("middleware: no signed-in account")
+	// ErrCallbackMalformed: the callback's query does not parse, or repeats
+	// one of the parameters state, code and error.
+	ErrCallbackMalformed = errors.New("middleware: callback query malformed")
+	// ErrCallbackAmbiguous: the callback carries both a code and an error.
+	ErrCallbackAmbiguous = errors.New("middleware: callback carries both code and error")
+	// ErrCodeMissing: the callback carries neither a code nor an error.
+	ErrCodeMissing = errors.New("middleware: callback has no code")
+)
+
+// ErrProviderDenied: Sikka redirected back with an error other than
+// access_denied. It is not a state refusal: the outcome is an error whose
+// reason depends on Sikka's error value (see the package documentation).
+var ErrProviderDenied = errors.New("middleware: Sikka returned an error")
+
+// Key is one state signing key. StateKeys holds one or more: the first signs
+// new states, every one verifies, so a key can be rotated in without
+// breaking flows in progress. Its Secret never appears when a Key is
+// formatted or logged.
+type Key struct {
+	// ID names the key inside each state: 1 to MaxKeyIDLen characters among
+	// ASCII letters, digits, '-', '_' and '.'. It is not secret.
+	ID string
+	// Secret is the HMAC-SHA256 key: at least MinKeySecretLen random bytes.
+	Secret []byte
+}
+
+// Format implements fmt.Formatter: every verb shows the id and hides the secret.
+func (k Key) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "{ID:%s Secret:%s}", k.ID, redacted)
+}
+
+// LogValue implements slog.LogValuer: the id only.
+func (k Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", k.ID), slog.String("secret", redacted))
+}
+
+const redacted = "[REDACTED]"
+
+func validKeyID(id string) bool {
+	if id == "" || len(id) > MaxKeyIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// state is the content of a verified state token.
+type state struct {
+	accountID string
+	issued    time.Time // whole seconds
+	nonce     [nonceLen]byte
+	keyID     string
+}
+
+// nonceString is the nonce as the NonceStore and the cookie know it.
+func (s state) nonceString() string {
+	return base64.RawURLEncoding.EncodeToString(s.nonce[:])
+}
+
+// newNonce returns 128 random bits.
+func newNonce() ([nonceLen]byte, error) {
+	var n [nonceLen]byte
+	_, err := rand.Read(n[:])
+	return n, err
+}
+
+// encodeState returns base64url(payload) "." base64url(HMAC-SHA256) where the
+// payload is: version (1 byte), issue time (unix seconds, 8 bytes big
+// endian), nonce (16 bytes), key id length (1 byte), key id, account id (the
+// rest). The MAC covers a fixed label and the encoded payload, so that no
+// other encoding of the same bytes verifies.
+func encodeState(k Key, s state) string {
+	p := make([]byte, 0, minPayloadSize+len(k.ID)+len(s.accountID))
+	p = append(p, stateVersion)
+	p = binary.BigEndian.AppendUint64(p, uint64(s.issued.Unix()))
+	p = append(p, s.nonce[:]...)
+	p = append(p, byte(len(k.ID)))
+	p = append(p, k.ID...)
+	p = append(p, s.accountID...)
+	payload := base64.RawURLEncoding.EncodeToString(p)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(stateMAC(k.Secret, payload))
+}
+
+func stateMAC(secret []byte, payload string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(stateMACLabel))
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// parseState checks the form and the MAC of a state token and returns its
+// content. It does not check age, nonce, cookie or account. Errors:
+// ErrStateMissing, ErrStateMalformed, ErrStateUnknownKey, ErrStateTampered.
+func parseState(keys []Key, token string) (state, error) {
+	if token == "" {
+		return state{}, ErrStateMissing
+	}
+	if len(token) > maxStateLen {
+		return state{}, ErrStateMalformed
+	}
+	payload, mac, ok := strings.Cut(token, ".")
+	if !ok {
+		return state{}, ErrStateMalformed
+	}
+	enc := base64.RawURLEncoding.Strict()
+	p, err := enc.DecodeString(payload)
+	if err != nil {
+		return state{}, ErrStateMalformed
+	}
+	sum, err := enc.DecodeString(mac)
+	if err != nil || len(sum) != sha256.Size {
+		return state{}, ErrStateMalformed
+	}
+	if len(p) < minPayloadSize || p[0] != stateVersion {
+		return state{}, ErrStateMalformed
+	}
+	kidLen := int(p[1+8+nonceLen])
+	rest := p[1+8+nonceLen+1:]
+	if kidLen == 0 || kidLen >= len(rest) || len(rest)-kidLen > MaxAccountIDLen {
+		return state{}, ErrStateMalformed
+	}
+	kid := string(rest[:kidLen])
+	var key *Key
+	for i := range keys {
+		if keys[i].ID == kid {
+			key = &keys[i]
+			break
+		}
+	}
+	if key == nil {
+		return state{}, ErrStateUnknownKey
+	}
+	if !hmac.Equal(sum, stateMAC(key.Secret, payload)) {
+		return state{}, ErrStateTampered
+	}
+	s := state{
+		accountID: string(rest[kidLen:]),
+		issued:    time.Unix(int64(binary.BigEndian.Uint64(p[1:9])), 0),
+		keyID:     kid,
+	}
+	copy(s.nonce[:], p[9:9+nonceLen])
+	return s, nil
+}
+
+// checkAge reports ErrStateExpired when s is outside its validity window at now.
+func (s state) checkAge(now time.Time, ttl time.Duration) error {
+	age := now.Sub(s.issued)
+	if age > ttl+ClockSkew || age < -ClockSkew {
+		return ErrStateExpired
+	}
+	return nil
+}

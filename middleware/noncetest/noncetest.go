@@ -1,0 +1,103 @@
+// Package noncetest is the contract suite every middleware.NonceStore
+// passes: a saved nonce is consumed once, unknown nonces are not, and of
+// concurrent consumers exactly one wins, also across store instances that
+// share storage (as replicas do).
+package noncetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parlae/sikka-connect/middleware"
+)
+
+// Run runs the suite. newStore returns a store sharing the storage of every
+// other store it returned in the same test (for a memory store, the same
+// instance).
+func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore) {
+	ctx := context.Background()
+	expires := time.Now().Add(10 * time.Minute)
+
+	t.Run("consumed once", func(t *testing.T) {
+		s := newStore(t)()
+		require.NoError(t, s.Save(ctx, "n-1", expires))
+		ok, err := s.Consume(ctx, "n-1")
+		require.NoError(t, err)
+		assert.True(t, ok, "first consume")
+		ok, err = s.Consume(ctx, "n-1")
+		require.NoError(t, err)
+		assert.False(t, ok, "second consume")
+	})
+
+	t.Run("unknown", func(t *testing.T) {
+		s := newStore(t)()
+		require.NoError(t, s.Save(ctx, "n-1", expires))
+		for _, n := range []string{"", "n-2", "N-1", "n-1 "} {
+			ok, err := s.Consume(ctx, n)
+			require.NoError(t, err)
+			assert.False(t, ok, "%q", n)
+		}
+	})
+
+	t.Run("independent nonces", func(t *testing.T) {
+		s := newStore(t)()
+		for i := range 5 {
+			require.NoError(t, s.Save(ctx, fmt.Sprint("n-", i), expires))
+		}
+		for i := range 5 {
+			ok, err := s.Consume(ctx, fmt.Sprint("n-", i))
+			require.NoError(t, err)
+			assert.True(t, ok, i)
+		}
+	})
+
+	t.Run("one winner among concurrent consumers across instances", func(t *testing.T) {
+		open := newStore(t)
+		stores := []middleware.NonceStore{open(), open(), open()}
+		const nonces, consumers = 10, 8
+		for i := range nonces {
+			require.NoError(t, stores[0].Save(ctx, fmt.Sprint("race-", i), expires))
+		}
+		wins := make([]atomic.Int32, nonces)
+		var wg sync.WaitGroup
+		for c := range consumers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := stores[c%len(stores)]
+				for i := range nonces {
+					ok, err := s.Consume(ctx, fmt.Sprint("race-", i))
+					if assert.NoError(t, err) && ok {
+						wins[i].Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range wins {
+			assert.Equal(t, int32(1), wins[i].Load(), "nonce %d", i)
+		}
+	})
+
+	t.Run("canceled context is an error, not a verdict", func(t *testing.T) {
+		s := newStore(t)()
+		require.NoError(t, s.Save(ctx, "n-ctx", expires))
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if ok, err := s.Consume(cctx, "n-ctx"); err == nil {
+			// A store that ignores contexts must still answer correctly.
+			assert.True(t, ok)
+			return
+		}
+		ok, err := s.Consume(ctx, "n-ctx")
+		require.NoError(t, err)
+		assert.True(t, ok, "a failed consume leaves the nonce")
+	})
+}

@@ -1,0 +1,100 @@
+// Package middleware is the HTTP side of connecting a practice through
+// Sikka: four routes a host application mounts into its own server (any
+// router), which run the flow and leave the domain work to an
+// integration.Service.
+//
+//	h, err := middleware.New(middleware.Config{
+//		Service:     svc,                    // *integration.Service
+//		AppID:       "b0cac8c638d52c92f9c0312159fc4518",
+//		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
+//		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
+//		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: secret}}, // ≥32 random bytes
+//		Account:     currentAccount,         // func(*http.Request) (string, error)
+//	})
+//	h.Mount(mux)                              // http.ServeMux; MountMux for gorilla/mux
+//
+// FromEnv reads the same settings from SIKKA_* variables (Env.Config).
+//
+// # Routes
+//
+// Under Config.Prefix (default "/agent/setup/pms"):
+//
+//   - GET start: mints a state for the signed-in account, sets the flow's
+//     browser-binding cookie and redirects (302) to
+//     OAuthURL?app_id=…&redirect_uri=…&state=….
+//   - GET callback: where Sikka sends the browser back (RedirectURI). It
+//     verifies the state, calls Service.Connect with the code, and redirects
+//     (302) to FrontendURL with the outcome.
+//   - GET status: the signed-in account's StatusBody as JSON (below); never
+//     a secret, nor the secret's reference.
+//   - POST disconnect: disconnects the signed-in account. Same-origin only
+//     (Sec-Fetch-Site, else Origin against Host, else Referer; FrontendURL's
+//     origin is trusted): a cross-site request gets 403 and changes nothing.
+//     A fetch gets 200 with the StatusBody; an HTML form post
+//     (application/x-www-form-urlencoded or multipart/form-data, without
+//     Accept: application/json) gets 303 to FrontendURL.
+//
+// The status JSON of a connected account:
+//
+//	{"connected":true,"status":"ACTIVE","practiceName":"Happy Dental Clinic","pmsType":"Dentrix",
+//	 "officeId":"D36225","connectedAt":"2026-02-10T04:00:28Z","message":"Connected to Happy Dental Clinic (Dentrix)"}
+//
+// and of one that never connected: {"connected":false,"status":"NOT_CONNECTED","message":"Not connected."}.
+//
+// A signed-out request gets 401 (start: text; status, disconnect:
+// {"error":"not_signed_in"}). Other methods get 405 with Allow.
+//
+// # Outcomes
+//
+// The callback only ever redirects to FrontendURL (its query and fragment
+// kept), adding one of:
+//
+//	?status=success
+//	?status=cancelled                        Sikka: error=access_denied
+//	?status=error&reason=invalid_state       any refusal of the callback (below)
+//	?status=error&reason=invalid_code        Sikka refused the code, listed no practice, or sent another error
+//	?status=error&reason=already_connected   another account holds the practice
+//	?status=error&reason=provider_unavailable Sikka is down (also error=server_error|temporarily_unavailable)
+//	?status=error&reason=internal            anything else; the log has the cause
+//
+// Message gives the text the frontend shows for each (the original notes'
+// texts, e.g. "Authorization cancelled. You can try again anytime.");
+// SuccessMessage gives "Successfully connected to Happy Dental Clinic
+// (Dentrix)".
+//
+// # State
+//
+// A state is base64url(payload) "." base64url(HMAC-SHA256), the payload
+// holding a layout version, the issue time, a 128-bit random nonce, the
+// signing key's id and the account id. The callback accepts it only if the
+// MAC verifies under the key it names (constant-time; any of StateKeys, so
+// keys rotate), it is at most StateTTL old (ClockSkew allowed both ways),
+// it was minted for the signed-in account, the browser presents the flow's
+// binding cookie, and its nonce is consumed from the NonceStore, once,
+// atomically. The binding cookie is HttpOnly, Secure, SameSite=Lax, limited
+// to the RedirectURI's path, named after the nonce (one cookie per flow, so
+// several tabs work) and holds a MAC of the nonce; the callback clears it.
+// Config.DisableBrowserBinding drops the cookie for hosts that forward code
+// and state server to server.
+//
+// Each refusal has its own error (ErrStateMissing, ErrStateMalformed,
+// ErrStateUnknownKey, ErrStateTampered, ErrStateExpired, ErrStateReplayed,
+// ErrStateForeignAccount, ErrStateNoCookie, ErrNotSignedIn,
+// ErrCallbackMalformed, ErrCallbackAmbiguous, ErrCodeMissing), reported in
+// the log and to Hooks.Finished as Outcome.Err, while the browser always
+// gets reason=invalid_state. The checks run in that spirit, cheapest first:
+// the query's shape (one state; a code or an error, not both), then the
+// state, and only then the code or error. A cancel (error=access_denied)
+// whose state does not verify is therefore invalid_state, not cancelled: an
+// unverified callback never tells the frontend anything but invalid_state.
+// A NonceStore that fails (a database down) gives reason=internal.
+//
+// # Logs and metrics
+//
+// Each request logs one line (slog): request_id (X-Request-Id when it is a
+// plain token, else generated; echoed in the response), route, account_id,
+// outcome, reason, error and duration_ms. No code, state, nonce, cookie
+// value, key or practice secret is ever logged. Prometheus metrics live in
+// middleware/metrics, wired through Config.Hooks; replicas share nonces
+// through middleware/pgnonce.
+package middleware

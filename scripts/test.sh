@@ -9,12 +9,15 @@
 #               installed with apt-get when initdb is missing)
 #   Vault       the real server, built once from tools/vault into
 #               $SIKKA_CACHE_DIR (default ~/.cache/sikka-connect) and reused
+#   Chromium    Debian's chromium, for the browser tests in e2e/
+#   docker-compose  Debian's, only to validate docker-compose.yml (no engine here)
 #
 # Environment knobs (all optional):
 #   SIKKA_CACHE_DIR   where the Vault binary is kept between runs
 #   SIKKA_FUZZTIME    time per fuzz target (default 5s; 0 skips fuzzing)
 #   SIKKA_TEST_ARGS   extra arguments for `go test` (e.g. "-run TestX")
 #   SIKKA_TEST_PKGS   packages to test (default ./...)
+#   SIKKA_ARTIFACTS   where browser tests save screenshots (default artifacts/)
 #
 # Exported to the tests:
 #   SIKKA_TEST_DATABASE_URL                  PostgreSQL (database sikka_test)
@@ -89,13 +92,22 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# install_missing installs, in one apt-get run, the Debian packages whose
+# commands are not there yet.
+install_missing() {
+	local missing=()
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+	[ -x /usr/bin/chromium ] || missing+=(chromium)
+	command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+	command -v curl >/dev/null 2>&1 || missing+=(curl)
+	if [ ${#missing[@]} -gt 0 ]; then
+		apt_install "${missing[@]}"
+	fi
+}
+
 # ---- PostgreSQL ----------------------------------------------------------------
 start_postgres() {
-	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-	if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-		apt_install postgresql
-		PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-	fi
+	PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	PGTMP=$(mktemp -d /tmp/sikka-pgtest.XXXXXX)
 	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGTMP"
 	local port
@@ -167,11 +179,15 @@ run_fuzz() {
 
 # ---- main ----------------------------------------------------------------------
 log "go: $(go version)"
+install_missing
 start_postgres
 start_vault
 
 log "go vet ./..."
 go vet ./...
+
+log "docker-compose config -q (validates docker-compose.yml; no engine runs here)"
+docker-compose -f docker-compose.yml config -q
 
 log "go test -race ${SIKKA_TEST_ARGS:-} $TEST_PKGS"
 # shellcheck disable=SC2086

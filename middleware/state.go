@@ -32,6 +32,7 @@ const (
 	maxStateLen    = 1024
 	stateMACLabel  = "sikka-connect state v1\x00"
 	minPayloadSize = 1 + 8 + nonceLen + 1 + 1 + 1 // version, time, nonce, key id length, key id, account id
+	stateAlphabet  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 )
 
 // Errors of the state and the callback, matched with errors.Is. They are for
@@ -165,7 +166,9 @@ func parseState(keys []Key, token string) (state, error) {
 	if token == "" {
 		return state{}, ErrStateMissing
 	}
-	if len(token) > maxStateLen {
+	if len(token) > maxStateLen || strings.Trim(token, stateAlphabet) != "" {
+		// Outside the alphabet: base64 decoding would skip CR and LF,
+		// making several spellings of one state.
 		return state{}, ErrStateMalformed
 	}
 	payload, mac, ok := strings.Cut(token, ".")

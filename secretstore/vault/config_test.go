@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,6 +20,7 @@ func TestConfigErrors(t *testing.T) {
 		"sid without role": {Address: "http://127.0.0.1:1", SecretID: "s"},
 		"bad mount":        {Address: "http://127.0.0.1:1", Token: "t", Mount: "a b"},
 		"bad prefix":       {Address: "http://127.0.0.1:1", Token: "t", Prefix: "../x"},
+		"missing CA file":  {Address: "https://127.0.0.1:1", Token: "t", TLS: &api.TLSConfig{CACert: "/nonexistent/ca.pem"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := vault.New(cfg)

@@ -27,8 +27,8 @@ func ExampleMountMux() {
 		AppID:       "b0cac8c638d52c92f9c0312159fc4518",
 		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
 		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
-		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: stateSecret}}, // ≥32 random bytes
-		Account:     currentAccount,                                         // func(*http.Request) (string, error): your session
+		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: stateSecret}},
+		Account:     currentAccount, // your session: func(*http.Request) (string, error)
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -107,6 +107,7 @@ func ExampleFromEnv() {
 
 // What the examples take as given: the host's service, session and key.
 
+// stateSecret is at least 32 random bytes, e.g. from `openssl rand -base64 32`.
 var stateSecret = bytes.Repeat([]byte{0x5e}, 32)
 
 func service() *integration.Service {

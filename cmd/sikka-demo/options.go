@@ -1,0 +1,132 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/parlae/sikka-connect/mocksikka"
+)
+
+// options are the demo's settings: each flag also reads an environment
+// variable, named in its usage text; a flag given on the command line wins.
+type options struct {
+	addr            string
+	publicURL       string
+	sikkaURL        string
+	oauthURL        string
+	mockAddr        string
+	appID           string
+	appKey          string
+	databaseURL     string
+	secrets         string
+	stateKeys       string
+	refreshInterval time.Duration
+	logFormat       string
+}
+
+// envVars lists, flag by flag, the environment variable each one reads. The
+// docker-compose test checks the compose file against it.
+var envVars = map[string]string{
+	"addr":             "SIKKA_DEMO_ADDR",
+	"public-url":       "SIKKA_DEMO_PUBLIC_URL",
+	"sikka-url":        "SIKKA_API_URL",
+	"oauth-url":        "SIKKA_OAUTH_URL",
+	"mock-addr":        "SIKKA_DEMO_MOCK_ADDR",
+	"app-id":           "SIKKA_APP_ID",
+	"app-key":          "SIKKA_APP_KEY",
+	"database-url":     "DATABASE_URL",
+	"secrets":          "SIKKA_SECRETS",
+	"state-keys":       "SIKKA_STATE_KEYS",
+	"refresh-interval": "SIKKA_REFRESH_INTERVAL",
+	"log-format":       "SIKKA_LOG_FORMAT",
+}
+
+const usageHeader = `sikka-demo: a host app that mounts the sikka-connect middleware.
+
+With no flags it needs no servers: the mock Sikka runs in-process, records
+and secrets stay in memory. Open the printed URL and click "Connect PMS".
+
+Demo sign-in: the page signs the browser in as "demo-account";
+/demo/login?account=NAME switches account (try a second account to see
+"This practice is already connected to another account.").
+
+Secret stores (-secrets) read their own environment:
+  vault  VAULT_ADDR, VAULT_TOKEN (or VAULT_ROLE_ID + VAULT_SECRET_ID),
+         SIKKA_VAULT_MOUNT (default secret), SIKKA_VAULT_PREFIX
+  awssm  AWS_REGION, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (or any source
+         of the AWS credential chain: AWS_PROFILE, instance roles…),
+         AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint,
+         SIKKA_AWSSM_KMS_KEY_ID, SIKKA_AWSSM_TAGS,
+         SIKKA_AWSSM_RECOVERY_WINDOW_DAYS, SIKKA_AWSSM_FORCE_DELETE
+
+Flags (each also read from the environment variable in brackets):
+`
+
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("sikka-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(envVars[name])); v != "" {
+			return v
+		}
+		return def
+	}
+	usage := func(name, text string) string { return fmt.Sprintf("%s [%s]", text, envVars[name]) }
+
+	fs.StringVar(&o.addr, "addr", env("addr", "127.0.0.1:8080"), usage("addr", "listen address of the host app; port 0 picks a free one"))
+	fs.StringVar(&o.publicURL, "public-url", env("public-url", ""), usage("public-url", "base URL browsers use to reach the host app (default http://<addr>)"))
+	fs.StringVar(&o.sikkaURL, "sikka-url", env("sikka-url", ""), usage("sikka-url", "Sikka API base URL (an external mock, or https://api.sikkasoft.com); empty runs the mock in-process"))
+	fs.StringVar(&o.oauthURL, "oauth-url", env("oauth-url", ""), usage("oauth-url", "Sikka's authorization page (default <sikka-url>/portal/authapp.aspx)"))
+	fs.StringVar(&o.mockAddr, "mock-addr", env("mock-addr", "127.0.0.1:0"), usage("mock-addr", "listen address of the in-process mock Sikka"))
+	fs.StringVar(&o.appID, "app-id", env("app-id", mocksikka.DefaultAppID), usage("app-id", "Sikka app id (default: the mock's)"))
+	fs.StringVar(&o.appKey, "app-key", env("app-key", mocksikka.DefaultAppKey), usage("app-key", "Sikka app key (default: the mock's)"))
+	fs.StringVar(&o.databaseURL, "database-url", env("database-url", ""), usage("database-url", "PostgreSQL URL for the records and state nonces; empty keeps them in memory"))
+	fs.StringVar(&o.secrets, "secrets", env("secrets", "memory"), usage("secrets", "secret store: memory, vault or awssm"))
+	fs.StringVar(&o.stateKeys, "state-keys", env("state-keys", ""), usage("state-keys", "state signing keys id:base64secret[,…], the first signs; empty makes a random key per run (replicas must share one)"))
+	interval, err := durationEnv(getenv, "refresh-interval", 5*time.Minute)
+	if err != nil {
+		return o, err
+	}
+	fs.DurationVar(&o.refreshInterval, "refresh-interval", interval, usage("refresh-interval", "how often to sweep keys due for refresh; 0 disables"))
+	fs.StringVar(&o.logFormat, "log-format", env("log-format", "text"), usage("log-format", "log format on stderr: text or json"))
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return o, errHelp
+		}
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q (run with -h for usage)", fs.Args())
+	}
+	switch o.secrets {
+	case "memory", "vault", "awssm":
+	default:
+		return o, fmt.Errorf("-secrets %q: want memory, vault or awssm", o.secrets)
+	}
+	switch o.logFormat {
+	case "text", "json":
+	default:
+		return o, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
+	}
+	return o, nil
+}
+
+func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(envVars[name]))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 5m", envVars[name], v)
+	}
+	return d, nil
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -43,24 +44,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// syncBuffer collects a process's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // mockSikka is the mock Sikka in the test process, wrapped so the test sees
@@ -139,7 +122,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 type demo struct {
 	URL  string // the setup page
 	Base string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // startDemo runs the sikka-demo binary with args and extra environment,
@@ -149,7 +132,7 @@ func startDemo(t *testing.T, env []string, args ...string) *demo {
 	t.Helper()
 	cmd := exec.Command(demoBinary, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

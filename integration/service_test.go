@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
@@ -63,24 +63,7 @@ type env struct {
 	repo    integration.Repository
 	newRepo func() integration.Repository
 	svc     *integration.Service
-	logs    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs    *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
@@ -88,7 +71,7 @@ func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
 	mock := mocksikka.New(mockOpts...)
 	srv := httptest.NewServer(mock)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncBuffer{}}
+	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncbuf.Buffer{}}
 	e.client = sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL),
 		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }))
 	e.newRepo = b.newRepo(t)

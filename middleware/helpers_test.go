@@ -23,6 +23,7 @@ import (
 	"github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -43,24 +44,6 @@ var (
 	keyOld = middleware.Key{ID: "2025-01", Secret: bytes.Repeat([]byte("o"), 32)}
 	keyNew = middleware.Key{ID: "2025-06", Secret: bytes.Repeat([]byte("n"), 32)}
 )
-
-// syncBuffer collects the logs of every component of a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // clock is the handlers' controllable clock.
 type clock struct {
@@ -91,7 +74,7 @@ type world struct {
 	mock    *mocksikka.Server
 	mockURL string
 	secrets secretstore.Store
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	clock   *clock
 	pgURL   string
 	memRepo integration.Repository
@@ -116,7 +99,7 @@ func newWorld(t testing.TB, backend string, opts ...worldOpt) *world {
 	t.Cleanup(mockSrv.Close)
 	w := &world{
 		t: t, backend: backend, mock: mock, mockURL: mockSrv.URL,
-		secrets: secretmemory.New(), logs: &syncBuffer{}, clock: &clock{t: time.Now()},
+		secrets: secretmemory.New(), logs: &syncbuf.Buffer{}, clock: &clock{t: time.Now()},
 	}
 	switch backend {
 	case "memory":

@@ -13,39 +13,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parlae/sikka-connect/internal/syncbuf"
+	"github.com/parlae/sikka-connect/mocksikka"
 )
-
-// syncBuffer collects the log safely while the server writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 // started is a running run() call.
 type started struct {
 	url    string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 	err    error         // what run returned, once done is closed
@@ -57,7 +40,7 @@ func start(t *testing.T, args []string, environ map[string]string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	st := &started{stderr: &syncBuffer{}, cancel: cancel, done: make(chan struct{}),
+	st := &started{stderr: &syncbuf.Buffer{}, cancel: cancel, done: make(chan struct{}),
 		hc: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	go func() {
 		st.err = run(ctx, args, env(environ), pw, st.stderr)

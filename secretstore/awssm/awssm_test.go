@@ -1,13 +1,11 @@
 package awssm_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/awssm"
 	"github.com/parlae/sikka-connect/secretstore/storetest"
@@ -52,23 +51,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func newStore(t *testing.T, endpoint string, cfg awssm.Config) *awssm.Store {
 	t.Helper()
 	st, err := awssm.New(client(endpoint), cfg)
@@ -77,7 +59,7 @@ func newStore(t *testing.T, endpoint string, cfg awssm.Config) *awssm.Store {
 }
 
 func TestContract(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st := newStore(t, emulator(t), awssm.Config{
 		ForceDeleteWithoutRecovery: true,
 		Tags:                       map[string]string{"app": "parlae", "test": "contract"},

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/awssm"
 	"github.com/parlae/sikka-connect/secretstore/storetest"
@@ -35,7 +36,7 @@ func deniedEndpoint(t *testing.T) string {
 // missing version), with Debug logging in JSON and text, and scans every
 // error rendering and log line for the secret values.
 func TestNoSecretLeaks(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	jsonLog := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	textLog := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	good := newStore(t, emulator(t), awssm.Config{ForceDeleteWithoutRecovery: true, Logger: jsonLog})

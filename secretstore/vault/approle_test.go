@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/storetest"
 	"github.com/parlae/sikka-connect/secretstore/vault"
@@ -47,7 +48,7 @@ func TestAppRoleContract(t *testing.T) {
 	addr, _ := server(t)
 	prefix := "approle-" + randHex(3)
 	mount, roleID, secretID := appRole(t, prefix, time.Hour)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st, err := vault.New(vault.Config{Address: addr, RoleID: roleID, SecretID: secretID, AppRoleMount: mount,
 		Prefix: prefix, Logger: debugLogger(&logs, true)})
 	require.NoError(t, err)
@@ -60,7 +61,7 @@ func TestAppRoleReloginWhenTTLRunsOut(t *testing.T) {
 	addr, _ := server(t)
 	prefix := "approle-" + randHex(3)
 	mount, roleID, secretID := appRole(t, prefix, 2*time.Second)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st, err := vault.New(vault.Config{Address: addr, RoleID: roleID, SecretID: secretID, AppRoleMount: mount,
 		Prefix: prefix, Logger: debugLogger(&logs, false)})
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func TestAppRoleReloginOn403(t *testing.T) {
 	addr, _ := server(t)
 	prefix := "approle-" + randHex(3)
 	mount, roleID, secretID := appRole(t, prefix, time.Hour)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st, err := vault.New(vault.Config{Address: addr, RoleID: roleID, SecretID: secretID, AppRoleMount: mount,
 		Prefix: prefix, Logger: debugLogger(&logs, true)})
 	require.NoError(t, err)

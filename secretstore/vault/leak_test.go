@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/storetest"
 	"github.com/parlae/sikka-connect/secretstore/vault"
@@ -22,7 +23,7 @@ import (
 // rendering and log line for the secret values and the tokens.
 func TestNoSecretLeaks(t *testing.T) {
 	addr, token := server(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	badToken := "hvs.bad-" + randHex(8)
 	good, err := vault.New(vault.Config{Address: addr, Token: token, Logger: debugLogger(&logs, true)})
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package vault_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/storetest"
 	"github.com/parlae/sikka-connect/secretstore/vault"
@@ -56,26 +56,8 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // debugLogger returns a Debug-level logger writing JSON or text into buf.
-func debugLogger(buf *syncBuffer, json bool) *slog.Logger {
+func debugLogger(buf *syncbuf.Buffer, json bool) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	if json {
 		return slog.New(slog.NewJSONHandler(buf, opts))
@@ -85,7 +67,7 @@ func debugLogger(buf *syncBuffer, json bool) *slog.Logger {
 
 func TestContract(t *testing.T) {
 	addr, token := server(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st, err := vault.New(vault.Config{Address: addr, Token: token, Logger: debugLogger(&logs, true)})
 	require.NoError(t, err)
 	storetest.Run(t, func(*testing.T) secretstore.Store { return st })
@@ -101,7 +83,7 @@ func TestContractMountAndPrefix(t *testing.T) {
 		Type: "kv", Options: map[string]string{"version": "2"},
 	}))
 	t.Cleanup(func() { _ = root(t).Sys().Unmount(mount) })
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	st, err := vault.New(vault.Config{Address: addr, Token: token, Mount: mount, Prefix: "/tenant-a/", Logger: debugLogger(&logs, false)})
 	require.NoError(t, err)
 	storetest.Run(t, func(*testing.T) secretstore.Store { return st })

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -121,13 +122,17 @@ func (r *recorder) Write(p []byte) (int, error) {
 // demo is a running sikka-demo process.
 type demo struct {
 	URL  string // the setup page
-	Base string
+	Base string // scheme://host:port of the host app
 	logs *syncbuf.Buffer
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
 }
 
 // startDemo runs the sikka-demo binary with args and extra environment,
 // waits for the URL on its first line of stdout, and stops it (SIGTERM) when
-// the test ends, failing the test if it does not stop cleanly.
+// the test ends, failing the test if it does not stop cleanly. A demo the
+// test killed (Kill) is not checked.
 func startDemo(t *testing.T, env []string, args ...string) *demo {
 	t.Helper()
 	cmd := exec.Command(demoBinary, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
@@ -137,8 +142,8 @@ func startDemo(t *testing.T, env []string, args ...string) *demo {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	d := &demo{logs: logs, cmd: cmd, done: make(chan struct{})}
+	go func() { d.err = cmd.Wait(); close(d.done) }()
 
 	lines := make(chan string, 1)
 	go func() {
@@ -147,6 +152,7 @@ func startDemo(t *testing.T, env []string, args ...string) *demo {
 			lines <- sc.Text()
 		}
 		close(lines)
+		io.Copy(io.Discard, stdout) //nolint:errcheck // drain
 	}()
 	var first string
 	select {
@@ -159,13 +165,19 @@ func startDemo(t *testing.T, env []string, args ...string) *demo {
 	require.True(t, ok, "first line %q; log:\n%s", first, logs)
 	u, err := url.Parse(pageURL)
 	require.NoError(t, err)
+	d.URL, d.Base = pageURL, u.Scheme+"://"+u.Host
 
 	t.Cleanup(func() {
+		select {
+		case <-d.done:
+			return // killed or exited on purpose
+		default:
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sikka-demo did not stop cleanly: %v; log:\n%s", err, logs)
+		case <-d.done:
+			if d.err != nil {
+				t.Errorf("sikka-demo did not stop cleanly: %v; log:\n%s", d.err, logs)
 			}
 		case <-time.After(20 * time.Second):
 			cmd.Process.Kill()
@@ -175,7 +187,19 @@ func startDemo(t *testing.T, env []string, args ...string) *demo {
 			t.Logf("sikka-demo log:\n%s", logs)
 		}
 	})
-	return &demo{URL: pageURL, Base: u.Scheme + "://" + u.Host, logs: logs}
+	return d
+}
+
+// Kill stops the demo at once with SIGKILL, as a crash would, and waits
+// until it is gone.
+func (d *demo) Kill(t *testing.T) {
+	t.Helper()
+	require.NoError(t, d.cmd.Process.Kill())
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("sikka-demo still running 10s after SIGKILL")
+	}
 }
 
 // chromiumPath is Debian's Chromium, which scripts/test.sh installs.

@@ -22,6 +22,8 @@
 # Exported to the tests:
 #   SIKKA_TEST_DATABASE_URL                  PostgreSQL (database sikka_test)
 #   SIKKA_TEST_VAULT_ADDR, SIKKA_TEST_VAULT_TOKEN   Vault dev server (KV v2 at secret/)
+#   SIKKA_TEST_PGBIN, SIKKA_TEST_VAULT_BIN   the server binaries, for tests that
+#                                            start and stop servers of their own
 #
 # It leaves the machine's own services alone: it only ever stops what it started.
 set -euo pipefail
@@ -117,6 +119,7 @@ start_postgres() {
 		-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null
 	as_postgres "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sikka_test
 	export SIKKA_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/sikka_test?sslmode=disable"
+	export SIKKA_TEST_PGBIN="$PGBIN" # for tests that start (and stop) a cluster of their own
 	log "PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
 }
 
@@ -149,6 +152,7 @@ start_vault() {
 		if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
 			export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port"
 			export SIKKA_TEST_VAULT_TOKEN="$token"
+			export SIKKA_TEST_VAULT_BIN="$VAULT_BIN" # for tests that start (and stop) a server of their own
 			log "Vault dev server on 127.0.0.1:$port"
 			return 0
 		fi

@@ -140,28 +140,85 @@ func newNonce() ([nonceLen]byte, error) {
 // endian), nonce (16 bytes), key id length (1 byte), key id, account id (the
 // rest). The MAC covers a fixed label and the encoded payload, so that no
 // other encoding of the same bytes verifies.
+//
+// It works in stack buffers: the returned string is its one allocation
+// (docs/BENCHMARKS.md).
 func encodeState(k Key, s state) string {
-	p := make([]byte, 0, minPayloadSize+len(k.ID)+len(s.accountID))
+	var raw [minPayloadSize + MaxKeyIDLen + MaxAccountIDLen]byte
+	p := raw[:0] // append moves to the heap only for ids longer than New and start allow
 	p = append(p, stateVersion)
 	p = binary.BigEndian.AppendUint64(p, uint64(s.issued.Unix()))
 	p = append(p, s.nonce[:]...)
 	p = append(p, byte(len(k.ID)))
 	p = append(p, k.ID...)
 	p = append(p, s.accountID...)
-	payload := base64.RawURLEncoding.EncodeToString(p)
-	return payload + "." + base64.RawURLEncoding.EncodeToString(stateMAC(k.Secret, payload))
+
+	enc := base64.RawURLEncoding
+	payloadLen := enc.EncodedLen(len(p))
+	n := payloadLen + 1 + stateMACEncodedLen
+	var tok [maxStateLen]byte
+	buf := tok[:]
+	if n > len(buf) {
+		buf = make([]byte, n)
+	}
+	enc.Encode(buf, p)
+	sum := stateMACSum(k.Secret, buf[:payloadLen])
+	buf[payloadLen] = '.'
+	enc.Encode(buf[payloadLen+1:], sum[:])
+	return string(buf[:n])
 }
 
+// stateMACEncodedLen is the length of the MAC part of a state token:
+// base64url of 32 bytes without padding.
+const stateMACEncodedLen = (sha256.Size*8 + 5) / 6 // 43
+
+// stateMAC returns the MAC of an encoded payload (as stateMACSum).
 func stateMAC(secret []byte, payload string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(stateMACLabel))
-	m.Write([]byte(payload))
-	return m.Sum(nil)
+	sum := stateMACSum(secret, []byte(payload))
+	return sum[:]
+}
+
+// stateMACSum returns HMAC-SHA256(secret, stateMACLabel || payload), the
+// construction of RFC 2104 (what crypto/hmac computes) spelled out over
+// sha256.Sum256 and stack buffers: crypto/hmac allocates about a dozen
+// times per MAC, sha256.Sum256 never. Every block is hashed once, as
+// crypto/hmac does. The payload of a well-formed state always fits the
+// stack buffer; a longer one (only ever a refused token) is hashed from the
+// heap.
+func stateMACSum(secret, payload []byte) [sha256.Size]byte {
+	var key [sha256.BlockSize]byte
+	if len(secret) > sha256.BlockSize {
+		h := sha256.Sum256(secret)
+		copy(key[:], h[:])
+	} else {
+		copy(key[:], secret)
+	}
+	var stack [sha256.BlockSize + len(stateMACLabel) + maxStateLen]byte
+	in := stack[:]
+	n := sha256.BlockSize + len(stateMACLabel) + len(payload)
+	if n > len(in) {
+		in = make([]byte, n)
+	}
+	for i, b := range key {
+		in[i] = b ^ 0x36 // ipad
+	}
+	copy(in[sha256.BlockSize:], stateMACLabel)
+	copy(in[sha256.BlockSize+len(stateMACLabel):], payload)
+	inner := sha256.Sum256(in[:n])
+
+	var out [sha256.BlockSize + sha256.Size]byte
+	for i, b := range key {
+		out[i] = b ^ 0x5c // opad
+	}
+	copy(out[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(out[:])
 }
 
 // parseState checks the form and the MAC of a state token and returns its
 // content. It does not check age, nonce, cookie or account. Errors:
 // ErrStateMissing, ErrStateMalformed, ErrStateUnknownKey, ErrStateTampered.
+//
+// It decodes in stack buffers: the account id is its one allocation.
 func parseState(keys []Key, token string) (state, error) {
 	if token == "" {
 		return state{}, ErrStateMissing
@@ -171,17 +228,26 @@ func parseState(keys []Key, token string) (state, error) {
 		// making several spellings of one state.
 		return state{}, ErrStateMalformed
 	}
-	payload, mac, ok := strings.Cut(token, ".")
-	if !ok {
+	var tok [maxStateLen]byte
+	copy(tok[:], token)
+	dot := strings.IndexByte(token, '.')
+	if dot < 0 {
 		return state{}, ErrStateMalformed
 	}
+	payload, mac := tok[:dot], tok[dot+1:len(token)]
 	enc := base64.RawURLEncoding.Strict()
-	p, err := enc.DecodeString(payload)
+	var raw [maxStateLen]byte
+	pn, err := enc.Decode(raw[:], payload)
 	if err != nil {
 		return state{}, ErrStateMalformed
 	}
-	sum, err := enc.DecodeString(mac)
-	if err != nil || len(sum) != sha256.Size {
+	p := raw[:pn]
+	// Only 43 characters decode to the 32 bytes of a SHA-256 MAC.
+	if len(mac) != stateMACEncodedLen {
+		return state{}, ErrStateMalformed
+	}
+	var sum [sha256.Size]byte
+	if n, err := enc.Decode(sum[:], mac); err != nil || n != sha256.Size {
 		return state{}, ErrStateMalformed
 	}
 	if len(p) < minPayloadSize || p[0] != stateVersion {
@@ -192,10 +258,10 @@ func parseState(keys []Key, token string) (state, error) {
 	if kidLen == 0 || kidLen >= len(rest) || len(rest)-kidLen > MaxAccountIDLen {
 		return state{}, ErrStateMalformed
 	}
-	kid := string(rest[:kidLen])
+	kid := rest[:kidLen]
 	var key *Key
 	for i := range keys {
-		if keys[i].ID == kid {
+		if keys[i].ID == string(kid) {
 			key = &keys[i]
 			break
 		}
@@ -203,13 +269,13 @@ func parseState(keys []Key, token string) (state, error) {
 	if key == nil {
 		return state{}, ErrStateUnknownKey
 	}
-	if !hmac.Equal(sum, stateMAC(key.Secret, payload)) {
+	if want := stateMACSum(key.Secret, payload); !hmac.Equal(sum[:], want[:]) {
 		return state{}, ErrStateTampered
 	}
 	s := state{
 		accountID: string(rest[kidLen:]),
 		issued:    time.Unix(int64(binary.BigEndian.Uint64(p[1:9])), 0),
-		keyID:     kid,
+		keyID:     key.ID,
 	}
 	copy(s.nonce[:], p[9:9+nonceLen])
 	return s, nil

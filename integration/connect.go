@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/sikka"
@@ -19,13 +20,21 @@ import (
 // call created is deleted; an overwritten one is restored to its previous
 // version). Reconnecting an account overwrites its secret and record in place.
 //
+// It also keeps them when the process dies at any point: under the account's
+// lock, a PendingFlow marker (the secret's name and its version before) is
+// saved before the secret is written, and removed in the same atomic step
+// that writes the ACTIVE record. A marker left behind is recovered (the
+// secret write undone, the marker removed) by Reconcile, or at once by the
+// account's next connect or refresh. An account that was ACTIVE stays ACTIVE
+// with its previous credentials if its reconnect dies.
+//
 // Errors: ErrInvalidCode, ErrNoAuthorizedPractice, ErrAlreadyConnected,
 // ErrProviderUnavailable, secretstore.ErrInvalidName for an account id that
 // cannot name a secret (checked before the code is spent); anything else is
 // an internal failure.
 func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, error) {
-	// The steps run in this one function, in this order, so that a crash-safe
-	// PENDING stage can slot in before the secret write.
+	// The steps run in this one function, in this order; Config.StageHook
+	// is called after each (see Stage).
 	name, err := s.cfg.SecretNames.Name(accountID)
 	if err != nil {
 		return Record{}, err
@@ -47,6 +56,7 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	if !ok {
 		return Record{}, ErrNoAuthorizedPractice
 	}
+	s.stage(ctx, accountID, StageExchanged)
 
 	// Refuse early, before any write, when another account holds the
 	// practice. The unique index still decides a race between two connects.
@@ -60,12 +70,55 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 
 	// One writer per account at a time (two tabs, two replicas), so the
 	// secret and the record always describe the same connect; refreshes of
-	// the account wait too.
+	// the account wait too. The lock is held from the marker to the record.
 	unlock, err := s.cfg.Records.LockAccount(ctx, accountID)
 	if err != nil {
 		return Record{}, err
 	}
 	defer unlock()
+
+	// A marker left by an earlier connect of this account belongs to a
+	// flow that died (it would hold the lock otherwise): undo it first.
+	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
+		return Record{}, err
+	}
+
+	// The PENDING stage: say what is about to be written, and what it
+	// replaces, before writing it.
+	prev := ""
+	switch cur, err := s.cfg.Secrets.Get(ctx, name); {
+	case err == nil:
+		prev = cur.Version
+	case !errors.Is(err, secretstore.ErrNotFound):
+		return Record{}, fmt.Errorf("integration: read current credentials: %w", err)
+	}
+	flowID, err := newFlowID()
+	if err != nil {
+		return Record{}, err
+	}
+	flow := PendingFlow{
+		FlowID:      flowID,
+		AccountID:   accountID,
+		Provider:    ProviderSikka,
+		OfficeID:    practice.OfficeID,
+		SecretName:  name,
+		PrevVersion: prev,
+		StartedAt:   s.cfg.Now().UTC().Truncate(time.Microsecond),
+	}
+	if err := s.cfg.Records.InsertPending(ctx, flow); err != nil {
+		return Record{}, fmt.Errorf("integration: save pending connect: %w", err)
+	}
+	s.stage(ctx, accountID, StagePending)
+	// abort undoes this flow's writes after a failure. If that fails too,
+	// the marker stays for Reconcile or the account's next connect.
+	abort := func(cause error) error {
+		if _, err := s.recoverLocked(ctx, flow, "connect"); err != nil {
+			s.log.Error("integration: could not undo a failed connect; it is left for the reconciler",
+				"account_id", accountID, "secret", name, "error", err)
+			return errors.Join(cause, err)
+		}
+		return cause
+	}
 
 	creds := secretstore.Credentials{
 		OfficeID:     practice.OfficeID,
@@ -79,10 +132,13 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	}
 	receipt, err := s.cfg.Secrets.Put(ctx, name, creds)
 	if err != nil {
-		return Record{}, fmt.Errorf("integration: store credentials: %w", err)
+		// The write may have happened even so (a lost answer): undo by
+		// the marker, which compares versions.
+		return Record{}, abort(fmt.Errorf("integration: store credentials: %w", err))
 	}
+	s.stage(ctx, accountID, StageSecretWritten)
 
-	rec, err := s.cfg.Records.Upsert(ctx, Record{
+	rec, err := s.cfg.Records.CompletePending(ctx, flowID, Record{
 		AccountID:    accountID,
 		Provider:     ProviderSikka,
 		Status:       StatusActive,
@@ -94,17 +150,21 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		KeyExpiry:    key.Expiry,
 		ConnectedAt:  s.cfg.Now(),
 	})
-	if err != nil {
-		if undoErr := s.undoPut(ctx, receipt); undoErr != nil {
-			s.log.Error("integration: could not undo the secret write after the record failed; the secret is orphaned",
-				"account_id", accountID, "secret", name, "error", undoErr)
+	switch {
+	case errors.Is(err, ErrFlowLost):
+		// A recovery took this flow over (this process lost the lock): it
+		// undoes the write by the marker; undo it here too in case the
+		// write came after the recovery looked.
+		if undoErr := s.undoIfCurrent(ctx, name, receipt); undoErr != nil {
 			err = errors.Join(err, undoErr)
 		}
-		if errors.Is(err, ErrAlreadyConnected) {
-			return Record{}, err
-		}
-		return Record{}, fmt.Errorf("integration: save record: %w", err)
+		return Record{}, err
+	case errors.Is(err, ErrAlreadyConnected):
+		return Record{}, abort(err)
+	case err != nil:
+		return Record{}, abort(fmt.Errorf("integration: save record: %w", err))
 	}
+	s.stage(ctx, accountID, StageRecordWritten)
 
 	s.log.Info("integration: connected", "account_id", accountID, "office_id", rec.OfficeID,
 		"practice", rec.PracticeName, "pms", rec.PMSType)

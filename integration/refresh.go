@@ -42,6 +42,9 @@ func (s *Service) Credentials(ctx context.Context, accountID string) (secretstor
 	default:
 		return secretstore.Credentials{}, ErrNotConnected
 	}
+	if err := s.recoverDeadConnect(ctx, accountID); err != nil {
+		return secretstore.Credentials{}, err
+	}
 	sec, err := s.cfg.Secrets.Get(ctx, rec.SecretRef)
 	if err != nil {
 		return secretstore.Credentials{}, fmt.Errorf("integration: read credentials: %w", err)
@@ -74,6 +77,24 @@ func (s *Service) Credentials(ctx context.Context, accountID string) (secretstor
 	}
 }
 
+// recoverDeadConnect puts back the secret of an account whose reconnect died
+// after overwriting it, before the secret is read. A marker whose account
+// lock is free belongs to a dead connect (a live one holds the lock); one
+// whose lock is held is a reconnect in progress, left alone.
+func (s *Service) recoverDeadConnect(ctx context.Context, accountID string) error {
+	if _, err := s.cfg.Records.GetPending(ctx, accountID); errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("integration: read pending connect: %w", err)
+	}
+	unlock, ok, err := s.cfg.Records.TryLockAccount(ctx, accountID)
+	if err != nil || !ok {
+		return err
+	}
+	defer unlock()
+	return s.recoverPendingLocked(ctx, accountID)
+}
+
 func (s *Service) due(expiry time.Time) bool {
 	return expiry.Sub(s.cfg.Now()) < s.cfg.RefreshMargin
 }
@@ -82,6 +103,11 @@ func (s *Service) due(expiry time.Time) bool {
 // the account's lock. refreshed is false when nothing needed doing (another
 // holder of the lock renewed it, or the record is no longer ACTIVE).
 func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds secretstore.Credentials, refreshed bool, err error) {
+	// A connect of this account that died half-way may have overwritten
+	// the secret: put it back before reading it.
+	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
+		return creds, false, err
+	}
 	rec, err := s.cfg.Records.Get(ctx, accountID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

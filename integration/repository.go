@@ -46,4 +46,36 @@ type Repository interface {
 	// TryLockAccount is LockAccount without waiting: ok is false when
 	// someone else holds the lock.
 	TryLockAccount(ctx context.Context, accountID string) (unlock func(), ok bool, err error)
+
+	// The markers of connects in progress (see PendingFlow). An account has
+	// at most one; the service writes them only while holding the
+	// account's lock.
+
+	// InsertPending saves f (StartedAt set by the caller, ClaimedAt zero).
+	// It fails if the account already has a marker.
+	InsertPending(ctx context.Context, f PendingFlow) error
+
+	// GetPending returns the account's marker, or ErrNotFound.
+	GetPending(ctx context.Context, accountID string) (PendingFlow, error)
+
+	// ListPending returns up to limit markers started before `before`,
+	// ordered by account id, starting after the account id `after` ("" =
+	// from the start).
+	ListPending(ctx context.Context, before time.Time, after string, limit int) ([]PendingFlow, error)
+
+	// ClaimPending marks the flow as taken over by a recovery, after which
+	// CompletePending of that flow fails; ErrNotFound if the marker is gone.
+	// Claiming a claimed flow succeeds.
+	ClaimPending(ctx context.Context, flowID string) error
+
+	// DeletePending removes the flow's marker; removing one that is gone
+	// succeeds.
+	DeletePending(ctx context.Context, flowID string) error
+
+	// CompletePending ends a connect in one atomic step: it removes the
+	// flow's marker and saves r as Upsert does. If the marker is gone or
+	// claimed, nothing is written and the error is ErrFlowLost; if r
+	// cannot be saved (ErrAlreadyConnected, ErrInvalidRecord, a failure),
+	// the marker stays.
+	CompletePending(ctx context.Context, flowID string, r Record) (Record, error)
 }

@@ -86,6 +86,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// PendingTimeout is how old a connect's PendingFlow marker must be
+	// before Reconcile treats the connect as dead and undoes it. Default
+	// DefaultPendingTimeout (2m, twice the middleware's connect timeout).
+	PendingTimeout time.Duration
+	// StageHook, when set, is called synchronously by Connect after each
+	// step (see Stage): for tracing, and for tests that stop a connect at a
+	// given point (a crash test kills the process while the hook blocks).
+	// It must not call the Service for the same account (Connect holds the
+	// account's lock from StagePending on).
+	StageHook func(ctx context.Context, accountID string, stage Stage)
 }
 
 // Service connects accounts to their practices, keeps their keys fresh and
@@ -135,6 +145,9 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PendingTimeout <= 0 {
+		cfg.PendingTimeout = DefaultPendingTimeout
 	}
 	return &Service{cfg: cfg, log: cfg.Logger}, nil
 }

@@ -342,6 +342,14 @@ func (f *failingUpserts) Upsert(ctx context.Context, r integration.Record) (inte
 	return f.Repository.Upsert(ctx, r)
 }
 
+// CompletePending is the connect's record write: it fails the same way.
+func (f *failingUpserts) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
+	if f.fail.Load() {
+		return integration.Record{}, errors.New("database down")
+	}
+	return f.Repository.CompletePending(ctx, flowID, r)
+}
+
 func TestDualWriteFailures(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()

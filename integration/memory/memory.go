@@ -5,6 +5,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -15,8 +16,9 @@ import (
 // Repository keeps records in a map. The zero value is not usable; call New.
 type Repository struct {
 	mu      sync.Mutex
-	records map[string]integration.Record // by account id
-	locks   map[string]chan struct{}      // held account locks
+	records map[string]integration.Record      // by account id
+	pending map[string]integration.PendingFlow // by account id
+	locks   map[string]chan struct{}           // held account locks
 	now     func() time.Time
 }
 
@@ -26,6 +28,7 @@ var _ integration.Repository = (*Repository)(nil)
 func New() *Repository {
 	return &Repository{
 		records: map[string]integration.Record{},
+		pending: map[string]integration.PendingFlow{},
 		locks:   map[string]chan struct{}{},
 		now:     time.Now,
 	}
@@ -55,6 +58,10 @@ func (m *Repository) Upsert(ctx context.Context, r integration.Record) (integrat
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.upsertLocked(r)
+}
+
+func (m *Repository) upsertLocked(r integration.Record) (integration.Record, error) {
 	if r.Status == integration.StatusActive {
 		for id, other := range m.records {
 			if id != r.AccountID && other.Status == integration.StatusActive &&
@@ -199,4 +206,123 @@ func (m *Repository) tryLock(accountID string) (unlock func(), ok bool, wait <-c
 			close(done)
 		})
 	}, true, nil
+}
+
+// InsertPending implements integration.Repository.
+func (m *Repository) InsertPending(ctx context.Context, f integration.PendingFlow) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.pending[f.AccountID]; ok {
+		return fmt.Errorf("memory: account %q already has a pending connect (flow %s)", f.AccountID, old.FlowID)
+	}
+	for _, other := range m.pending {
+		if other.FlowID == f.FlowID {
+			return fmt.Errorf("memory: flow %s already exists", f.FlowID)
+		}
+	}
+	f.StartedAt = f.StartedAt.UTC().Truncate(time.Microsecond)
+	f.ClaimedAt = time.Time{}
+	m.pending[f.AccountID] = f
+	return nil
+}
+
+// GetPending implements integration.Repository.
+func (m *Repository) GetPending(ctx context.Context, accountID string) (integration.PendingFlow, error) {
+	if err := ctx.Err(); err != nil {
+		return integration.PendingFlow{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.pending[accountID]
+	if !ok {
+		return integration.PendingFlow{}, integration.ErrNotFound
+	}
+	return f, nil
+}
+
+// ListPending implements integration.Repository.
+func (m *Repository) ListPending(ctx context.Context, before time.Time, after string, limit int) ([]integration.PendingFlow, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var fs []integration.PendingFlow
+	for id, f := range m.pending {
+		if f.StartedAt.Before(before) && id > after {
+			fs = append(fs, f)
+		}
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].AccountID < fs[j].AccountID })
+	if limit > 0 && len(fs) > limit {
+		fs = fs[:limit]
+	}
+	return fs, nil
+}
+
+// flowLocked finds the account holding flowID's marker.
+func (m *Repository) flowLocked(flowID string) (string, bool) {
+	for id, f := range m.pending {
+		if f.FlowID == flowID {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// ClaimPending implements integration.Repository.
+func (m *Repository) ClaimPending(ctx context.Context, flowID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.flowLocked(flowID)
+	if !ok {
+		return integration.ErrNotFound
+	}
+	f := m.pending[id]
+	if f.ClaimedAt.IsZero() {
+		f.ClaimedAt = m.now().UTC().Truncate(time.Microsecond)
+		m.pending[id] = f
+	}
+	return nil
+}
+
+// DeletePending implements integration.Repository.
+func (m *Repository) DeletePending(ctx context.Context, flowID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, ok := m.flowLocked(flowID); ok {
+		delete(m.pending, id)
+	}
+	return nil
+}
+
+// CompletePending implements integration.Repository.
+func (m *Repository) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return integration.Record{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return integration.Record{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.flowLocked(flowID)
+	if !ok || !m.pending[id].ClaimedAt.IsZero() {
+		return integration.Record{}, integration.ErrFlowLost
+	}
+	out, err := m.upsertLocked(r)
+	if err != nil {
+		return integration.Record{}, err
+	}
+	delete(m.pending, id)
+	return out, nil
 }

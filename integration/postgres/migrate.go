@@ -31,7 +31,7 @@ var migrationFiles embed.FS
 // single-bigint advisory locks. The namespaces spell "sikk" and "sikl".
 const (
 	migrationLockNamespace = 0x73696b6b // id: migrationLockID
-	accountLockNamespace   = 0x73696b6c // id: hashtext(account id)
+	accountLockNamespace   = 0x73696b6c // id: hashtext(schema + "/" + account id): the records of one schema
 	migrationLockID        = 1
 )
 

@@ -1,8 +1,9 @@
 // Package postgres is the integration.Repository on PostgreSQL (sqlx +
 // lib/pq). Records live in the table pms_integrations; the schema comes from
 // the migrations embedded in this package (see Migrate). Locks are PostgreSQL
-// advisory locks, so they exclude holders in every process sharing the
-// database.
+// advisory locks keyed by schema and account, so they exclude holders in every
+// process sharing the database and schema. Markers of connects in progress
+// (integration.PendingFlow) live in pms_pending_flows.
 package postgres
 
 import (
@@ -74,8 +75,13 @@ func (p *Repository) Upsert(ctx context.Context, r integration.Record) (integrat
 	if err := r.Validate(); err != nil {
 		return integration.Record{}, err
 	}
+	return upsert(ctx, p.db, r)
+}
+
+// upsert writes r with q (the pool, or a transaction).
+func upsert(ctx context.Context, q sqlx.QueryerContext, r integration.Record) (integration.Record, error) {
 	var out integration.Record
-	err := p.db.GetContext(ctx, &out, `INSERT INTO pms_integrations
+	err := sqlx.GetContext(ctx, q, &out, `INSERT INTO pms_integrations
 		(account_id, provider, status, office_id, secret_ref, practice_name, pms_type, practice_id, key_expiry, connected_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (account_id, provider) DO UPDATE SET
@@ -169,9 +175,9 @@ func (p *Repository) lock(ctx context.Context, accountID, fn string) (func(), bo
 	}
 	ok := true
 	if fn == "pg_try_advisory_lock" {
-		err = conn.GetContext(ctx, &ok, "SELECT pg_try_advisory_lock($1, hashtext($2))", accountLockNamespace, accountID)
+		err = conn.GetContext(ctx, &ok, "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || '/' || $2))", accountLockNamespace, accountID)
 	} else {
-		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", accountLockNamespace, accountID)
+		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema() || '/' || $2))", accountLockNamespace, accountID)
 	}
 	if err != nil {
 		discard(conn) // a cancelled wait may still have been granted: never reuse this session
@@ -184,7 +190,7 @@ func (p *Repository) lock(ctx context.Context, accountID, fn string) (func(), bo
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			_, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1, hashtext($2))", accountLockNamespace, accountID)
+			_, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1, hashtext(current_schema() || '/' || $2))", accountLockNamespace, accountID)
 			if err != nil {
 				discard(conn)
 				return
@@ -216,4 +222,105 @@ func normalize(r integration.Record) integration.Record {
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.UpdatedAt = r.UpdatedAt.UTC()
 	return r
+}
+
+const pendingColumns = `flow_id, account_id, provider, office_id, secret_name, prev_version, started_at,
+	COALESCE(claimed_at, '0001-01-01 00:00:00+00') AS claimed_at`
+
+// InsertPending implements integration.Repository.
+func (p *Repository) InsertPending(ctx context.Context, f integration.PendingFlow) error {
+	if f.Provider == "" {
+		f.Provider = integration.ProviderSikka
+	}
+	_, err := p.db.ExecContext(ctx, `INSERT INTO pms_pending_flows
+		(flow_id, account_id, provider, office_id, secret_name, prev_version, started_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		f.FlowID, f.AccountID, f.Provider, f.OfficeID, f.SecretName, f.PrevVersion, f.StartedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("postgres: insert pending connect: %w", err)
+	}
+	return nil
+}
+
+// GetPending implements integration.Repository.
+func (p *Repository) GetPending(ctx context.Context, accountID string) (integration.PendingFlow, error) {
+	var f integration.PendingFlow
+	err := p.db.GetContext(ctx, &f, `SELECT `+pendingColumns+` FROM pms_pending_flows
+		WHERE account_id = $1 AND provider = $2`, accountID, integration.ProviderSikka)
+	if errors.Is(err, sql.ErrNoRows) {
+		return integration.PendingFlow{}, integration.ErrNotFound
+	}
+	if err != nil {
+		return integration.PendingFlow{}, fmt.Errorf("postgres: get pending connect: %w", err)
+	}
+	return normalizePending(f), nil
+}
+
+// ListPending implements integration.Repository.
+func (p *Repository) ListPending(ctx context.Context, before time.Time, after string, limit int) ([]integration.PendingFlow, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var fs []integration.PendingFlow
+	err := p.db.SelectContext(ctx, &fs, `SELECT `+pendingColumns+` FROM pms_pending_flows
+		WHERE started_at < $1 AND account_id > $2 ORDER BY account_id LIMIT $3`, before.UTC(), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list pending connects: %w", err)
+	}
+	for i := range fs {
+		fs[i] = normalizePending(fs[i])
+	}
+	return fs, nil
+}
+
+// ClaimPending implements integration.Repository.
+func (p *Repository) ClaimPending(ctx context.Context, flowID string) error {
+	return p.exec(ctx, "claim pending connect", `UPDATE pms_pending_flows
+		SET claimed_at = COALESCE(claimed_at, now()) WHERE flow_id = $1`, flowID)
+}
+
+// DeletePending implements integration.Repository.
+func (p *Repository) DeletePending(ctx context.Context, flowID string) error {
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM pms_pending_flows WHERE flow_id = $1`, flowID); err != nil {
+		return fmt.Errorf("postgres: delete pending connect: %w", err)
+	}
+	return nil
+}
+
+// CompletePending implements integration.Repository: the marker's deletion
+// and the record's upsert commit in one transaction.
+func (p *Repository) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
+	if err := r.Validate(); err != nil {
+		return integration.Record{}, err
+	}
+	tx, err := p.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	res, err := tx.ExecContext(ctx, `DELETE FROM pms_pending_flows WHERE flow_id = $1 AND claimed_at IS NULL`, flowID)
+	if err != nil {
+		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return integration.Record{}, integration.ErrFlowLost
+	}
+	out, err := upsert(ctx, tx, r)
+	if err != nil {
+		return integration.Record{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: commit: %w", err)
+	}
+	return out, nil
+}
+
+func normalizePending(f integration.PendingFlow) integration.PendingFlow {
+	f.StartedAt = f.StartedAt.UTC()
+	if f.ClaimedAt.Year() <= 1 {
+		f.ClaimedAt = time.Time{}
+	} else {
+		f.ClaimedAt = f.ClaimedAt.UTC()
+	}
+	return f
 }

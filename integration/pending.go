@@ -1,0 +1,273 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parlae/sikka-connect/secretstore"
+)
+
+// PendingFlow marks a connect between its first write and its last: it is
+// saved before the secret is written and removed in the same atomic step
+// that writes the ACTIVE record (Repository.CompletePending). A marker that
+// outlives its flow (the process died, or its writes failed and could not be
+// undone) says exactly what to undo: the secret the flow wrote and the
+// version that was current before. The account's record is never touched by
+// the marker, so an account that was ACTIVE stays ACTIVE while it reconnects.
+type PendingFlow struct {
+	// FlowID identifies the connect (random, unique).
+	FlowID    string   `db:"flow_id" json:"flowId"`
+	AccountID string   `db:"account_id" json:"accountId"`
+	Provider  Provider `db:"provider" json:"provider"`
+	// OfficeID is the practice the flow was connecting (for the logs).
+	OfficeID string `db:"office_id" json:"officeId"`
+	// SecretName is the name of the secret the flow writes.
+	SecretName string `db:"secret_name" json:"secretName"`
+	// PrevVersion is the secret's version before the flow wrote it; ""
+	// when there was no secret (the flow creates it).
+	PrevVersion string `db:"prev_version" json:"prevVersion"`
+	// StartedAt is when the marker was saved (UTC).
+	StartedAt time.Time `db:"started_at" json:"startedAt"`
+	// ClaimedAt is when a recovery took the flow over (zero if none did);
+	// a claimed flow can no longer complete.
+	ClaimedAt time.Time `db:"claimed_at" json:"claimedAt"`
+}
+
+// ErrFlowLost: CompletePending found the flow's marker gone or claimed by a
+// recovery; nothing was written.
+var ErrFlowLost = errors.New("integration: the connect was taken over by a recovery")
+
+// Stage names a point of Connect, reported to Config.StageHook after the step.
+type Stage string
+
+// The stages of Connect, in order. A process that dies after any of them
+// leaves a state that Reconcile (or the account's next connect or refresh)
+// recovers.
+const (
+	// StageExchanged: the code was exchanged and the practice read; nothing
+	// is written yet.
+	StageExchanged Stage = "exchanged"
+	// StagePending: the account's lock is held and the PendingFlow marker
+	// saved; the secret is not written yet.
+	StagePending Stage = "pending"
+	// StageSecretWritten: the secret holds the new credentials; the record
+	// does not point at them yet.
+	StageSecretWritten Stage = "secret-written"
+	// StageRecordWritten: the ACTIVE record is written and the marker
+	// removed (one atomic step); the connect is durable.
+	StageRecordWritten Stage = "record-written"
+)
+
+// Stages lists every Stage in the order Connect reaches them.
+var Stages = []Stage{StageExchanged, StagePending, StageSecretWritten, StageRecordWritten}
+
+// DefaultPendingTimeout is Config.PendingTimeout's default: twice the
+// middleware's one-minute connect timeout.
+const DefaultPendingTimeout = 2 * time.Minute
+
+func newFlowID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("integration: flow id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func (s *Service) stage(ctx context.Context, accountID string, st Stage) {
+	if h := s.cfg.StageHook; h != nil {
+		h(ctx, accountID, st)
+	}
+}
+
+// ReconcileResult counts what one Reconcile did.
+type ReconcileResult struct {
+	// Stale is how many markers older than PendingTimeout it looked at.
+	Stale int
+	// Undone is how many secret writes of unfinished connects it reversed
+	// (a created secret deleted, an overwritten one restored).
+	Undone int
+	// Cleared is how many markers it removed with nothing to undo (the
+	// flow died before writing its secret).
+	Cleared int
+	// Skipped is how many were locked by a live holder or already resolved.
+	Skipped int
+	// Failed is how many could not be recovered (retried next time).
+	Failed int
+}
+
+// Reconcile recovers connects that never finished: for every PendingFlow
+// marker older than PendingTimeout it reverses the flow's secret write (a
+// secret the flow created is deleted; one it overwrote is restored to the
+// version before) and removes the marker. Records are not touched: the one
+// step that would have made the flow's record ACTIVE also removes its
+// marker, so a marker means the record was never written.
+//
+// Run it at start and periodically. It is safe on several replicas at once:
+// each marker is recovered under its account's lock (a marker whose account
+// is locked is skipped: a live flow holds that lock from its marker to its
+// record), re-read under the lock, and claimed before anything is undone, so
+// a flow that is somehow still running cannot complete afterwards. Failures
+// of single markers are counted and logged; the error is for failures to
+// list markers or a done ctx.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
+	var (
+		mu     sync.Mutex
+		result ReconcileResult
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, s.cfg.SweepConcurrency)
+	)
+	count := func(f func(*ReconcileResult)) { mu.Lock(); f(&result); mu.Unlock() }
+	before := s.cfg.Now().Add(-s.cfg.PendingTimeout)
+	after := ""
+	var listErr error
+	for ctx.Err() == nil {
+		page, err := s.cfg.Records.ListPending(ctx, before, after, s.cfg.SweepPageSize)
+		if err != nil {
+			listErr = err
+			break
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].AccountID
+		for _, f := range page {
+			count(func(r *ReconcileResult) { r.Stale++ })
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			wg.Add(1)
+			go func(f PendingFlow) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				outcome, err := s.reconcileOne(ctx, f, before)
+				switch {
+				case err != nil:
+					s.log.Warn("integration: could not recover an unfinished connect; retried next time",
+						"account_id", f.AccountID, "flow_id", f.FlowID, "error", err)
+					count(func(r *ReconcileResult) { r.Failed++ })
+				case outcome == recoverUndone:
+					count(func(r *ReconcileResult) { r.Undone++ })
+				case outcome == recoverCleared:
+					count(func(r *ReconcileResult) { r.Cleared++ })
+				default:
+					count(func(r *ReconcileResult) { r.Skipped++ })
+				}
+			}(f)
+		}
+	}
+	wg.Wait()
+	if listErr != nil {
+		return result, fmt.Errorf("integration: list pending connects: %w", listErr)
+	}
+	return result, ctx.Err()
+}
+
+type recoverOutcome int
+
+const (
+	recoverSkipped recoverOutcome = iota
+	recoverCleared
+	recoverUndone
+)
+
+func (s *Service) reconcileOne(ctx context.Context, f PendingFlow, before time.Time) (recoverOutcome, error) {
+	unlock, ok, err := s.cfg.Records.TryLockAccount(ctx, f.AccountID)
+	if err != nil || !ok {
+		return recoverSkipped, err
+	}
+	defer unlock()
+	cur, err := s.cfg.Records.GetPending(ctx, f.AccountID)
+	if errors.Is(err, ErrNotFound) {
+		return recoverSkipped, nil // resolved meanwhile
+	}
+	if err != nil {
+		return recoverSkipped, err
+	}
+	if cur.FlowID != f.FlowID || !cur.StartedAt.Before(before) {
+		return recoverSkipped, nil // another, younger flow
+	}
+	return s.recoverLocked(ctx, cur, "reconciler")
+}
+
+// recoverPendingLocked recovers the account's marker, if it has one. The
+// caller holds the account's lock, and every flow holds that lock from its
+// marker to its record, so a marker found now belongs to a flow that died.
+func (s *Service) recoverPendingLocked(ctx context.Context, accountID string) error {
+	f, err := s.cfg.Records.GetPending(ctx, accountID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("integration: read pending connect: %w", err)
+	}
+	_, err = s.recoverLocked(ctx, f, "account")
+	return err
+}
+
+// recoverLocked undoes what the flow of marker f wrote, then removes f. The
+// caller holds the account's lock. It is idempotent: run twice, or after a
+// partial run, it ends in the same state.
+func (s *Service) recoverLocked(ctx context.Context, f PendingFlow, by string) (recoverOutcome, error) {
+	ctx = context.WithoutCancel(ctx) // leaving a half-undone flow is worse than finishing late
+	if err := s.cfg.Records.ClaimPending(ctx, f.FlowID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return recoverSkipped, nil
+		}
+		return recoverSkipped, fmt.Errorf("integration: claim pending connect: %w", err)
+	}
+	outcome := recoverCleared
+	action := "nothing was written"
+	sec, err := s.cfg.Secrets.Get(ctx, f.SecretName)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		// Never written, or already deleted.
+	case err != nil:
+		return recoverSkipped, fmt.Errorf("integration: read secret of pending connect: %w", err)
+	case sec.Version == f.PrevVersion:
+		// The flow died before its write.
+	case f.PrevVersion == "":
+		if err := s.cfg.Secrets.Delete(ctx, f.SecretName); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
+			return recoverSkipped, fmt.Errorf("integration: delete secret of unfinished connect: %w", err)
+		}
+		outcome, action = recoverUndone, "deleted the secret it created"
+	default:
+		if err := s.cfg.Secrets.Restore(ctx, f.SecretName, f.PrevVersion); err != nil {
+			return recoverSkipped, fmt.Errorf("integration: restore secret of unfinished connect: %w", err)
+		}
+		outcome, action = recoverUndone, "restored the secret's previous version"
+	}
+	if err := s.cfg.Records.DeletePending(ctx, f.FlowID); err != nil {
+		return recoverSkipped, fmt.Errorf("integration: remove pending connect: %w", err)
+	}
+	s.log.Info("integration: recovered an unfinished connect", "account_id", f.AccountID,
+		"flow_id", f.FlowID, "office_id", f.OfficeID, "started", f.StartedAt, "by", by, "action", action)
+	return outcome, nil
+}
+
+// undoIfCurrent reverses a Put of a flow that lost its marker to a recovery,
+// but only while that Put is still the secret's current version: if the
+// recovery already reversed it, or a later connect wrote since, it leaves
+// the secret alone.
+func (s *Service) undoIfCurrent(ctx context.Context, name string, r secretstore.Receipt) error {
+	ctx = context.WithoutCancel(ctx)
+	sec, err := s.cfg.Secrets.Get(ctx, name)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sec.Version != r.Version {
+		return nil
+	}
+	return s.undoPut(ctx, r)
+}

@@ -39,11 +39,16 @@ type app struct {
 	baseURL  string
 	svc      *integration.Service
 	interval time.Duration
+	// reconcileEvery is the reconciler's period after its run at start.
+	reconcileEvery time.Duration
+	// stopping is closed when serve begins to shut down; a connect held
+	// by -pause-at waits for it.
+	stopping chan struct{}
 	closers  []func()
 }
 
 func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error) {
-	a = &app{interval: o.refreshInterval}
+	a = &app{interval: o.refreshInterval, reconcileEvery: o.reconcileInterval, stopping: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -96,12 +101,17 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 	}
 
 	client := sikka.New(o.appID, o.appKey, sikka.WithBaseURL(a.sikkaURL), sikka.WithLogger(a.log))
-	if a.svc, err = integration.NewService(integration.Config{
-		Sikka:   client,
-		Secrets: secrets,
-		Records: records,
-		Logger:  a.log,
-	}); err != nil {
+	svcCfg := integration.Config{
+		Sikka:          client,
+		Secrets:        secrets,
+		Records:        records,
+		Logger:         a.log,
+		PendingTimeout: o.pendingTimeout,
+	}
+	if o.pauseAt != "" {
+		svcCfg.StageHook = a.pauseAt(integration.Stage(o.pauseAt))
+	}
+	if a.svc, err = integration.NewService(svcCfg); err != nil {
 		return nil, err
 	}
 
@@ -186,8 +196,42 @@ func stateKeys(v string) ([]middleware.Key, error) {
 	return keys, nil
 }
 
-// serve runs until ctx ends, then shuts down gracefully.
+// pauseAt is the -pause-at hook, for crash tests: every connect that reaches
+// stage logs "paused at <stage>" and blocks there until the demo stops (or
+// the connect's own deadline), so that a test can kill the process at that
+// point.
+func (a *app) pauseAt(stage integration.Stage) func(context.Context, string, integration.Stage) {
+	return func(ctx context.Context, accountID string, st integration.Stage) {
+		if st != stage {
+			return
+		}
+		a.log.Warn("sikka-demo: paused at "+string(st), "stage", string(st), "account_id", accountID)
+		select {
+		case <-a.stopping:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// reconcile runs the reconciler once, logging what it did.
+func (a *app) reconcile(ctx context.Context, when string) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	res, err := a.svc.Reconcile(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("sikka-demo: reconcile", "when", when, "error", err)
+	}
+	if res.Stale > 0 || when == "start" {
+		a.log.Info("sikka-demo: reconciled", "when", when, "stale", res.Stale, "undone", res.Undone,
+			"cleared", res.Cleared, "skipped", res.Skipped, "failed", res.Failed)
+	}
+}
+
+// serve runs until ctx ends, then shuts down gracefully. The reconciler runs
+// once before the URL is printed (so a restarted replica has recovered the
+// connects a crash left unfinished before it serves), then periodically.
 func (a *app) serve(ctx context.Context, stdout io.Writer) error {
+	a.reconcile(ctx, "start")
 	fmt.Fprintf(stdout, "open %s%s\n", a.baseURL, middleware.DefaultPrefix)
 	a.log.Info("sikka-demo: serving", "url", a.baseURL+middleware.DefaultPrefix, "sikka", a.sikkaURL)
 
@@ -202,13 +246,32 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		}()
 	}
 
+	if a.reconcileEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(a.reconcileEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-sweepCtx.Done():
+					return
+				case <-t.C:
+					a.reconcile(sweepCtx, "periodic")
+				}
+			}
+		}()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	select {
 	case err := <-errc:
+		close(a.stopping)
 		return err
 	case <-ctx.Done():
 	}
+	close(a.stopping)
 	stopSweeps()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -25,23 +27,30 @@ type options struct {
 	stateKeys       string
 	refreshInterval time.Duration
 	logFormat       string
+	// crash safety
+	pendingTimeout    time.Duration
+	reconcileInterval time.Duration
+	pauseAt           string
 }
 
 // envVars lists, flag by flag, the environment variable each one reads. The
 // docker-compose test checks the compose file against it.
 var envVars = map[string]string{
-	"addr":             "SIKKA_DEMO_ADDR",
-	"public-url":       "SIKKA_DEMO_PUBLIC_URL",
-	"sikka-url":        "SIKKA_API_URL",
-	"oauth-url":        "SIKKA_OAUTH_URL",
-	"mock-addr":        "SIKKA_DEMO_MOCK_ADDR",
-	"app-id":           "SIKKA_APP_ID",
-	"app-key":          "SIKKA_APP_KEY",
-	"database-url":     "DATABASE_URL",
-	"secrets":          "SIKKA_SECRETS",
-	"state-keys":       "SIKKA_STATE_KEYS",
-	"refresh-interval": "SIKKA_REFRESH_INTERVAL",
-	"log-format":       "SIKKA_LOG_FORMAT",
+	"addr":               "SIKKA_DEMO_ADDR",
+	"public-url":         "SIKKA_DEMO_PUBLIC_URL",
+	"sikka-url":          "SIKKA_API_URL",
+	"oauth-url":          "SIKKA_OAUTH_URL",
+	"mock-addr":          "SIKKA_DEMO_MOCK_ADDR",
+	"app-id":             "SIKKA_APP_ID",
+	"app-key":            "SIKKA_APP_KEY",
+	"database-url":       "DATABASE_URL",
+	"secrets":            "SIKKA_SECRETS",
+	"state-keys":         "SIKKA_STATE_KEYS",
+	"refresh-interval":   "SIKKA_REFRESH_INTERVAL",
+	"log-format":         "SIKKA_LOG_FORMAT",
+	"pending-timeout":    "SIKKA_PENDING_TIMEOUT",
+	"reconcile-interval": "SIKKA_RECONCILE_INTERVAL",
+	"pause-at":           "SIKKA_DEMO_PAUSE_AT",
 }
 
 const usageHeader = `sikka-demo: a host app that mounts the sikka-connect middleware.
@@ -93,6 +102,17 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	fs.DurationVar(&o.refreshInterval, "refresh-interval", interval, usage("refresh-interval", "how often to sweep keys due for refresh; 0 disables"))
 	fs.StringVar(&o.logFormat, "log-format", env("log-format", "text"), usage("log-format", "log format on stderr: text or json"))
+	pending, err := durationEnv(getenv, "pending-timeout", integration.DefaultPendingTimeout)
+	if err != nil {
+		return o, err
+	}
+	fs.DurationVar(&o.pendingTimeout, "pending-timeout", pending, usage("pending-timeout", "age after which the reconciler undoes a connect that never finished (its process died)"))
+	reconcile, err := durationEnv(getenv, "reconcile-interval", time.Minute)
+	if err != nil {
+		return o, err
+	}
+	fs.DurationVar(&o.reconcileInterval, "reconcile-interval", reconcile, usage("reconcile-interval", "how often to run the reconciler after the run at start; 0 runs it only at start"))
+	fs.StringVar(&o.pauseAt, "pause-at", env("pause-at", ""), usage("pause-at", "for crash tests only: block every connect after this stage ("+stageNames()+"), logging \"paused at <stage>\", so the process can be killed there"))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -111,12 +131,23 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	default:
 		return o, fmt.Errorf("-secrets %q: want memory, vault or awssm", o.secrets)
 	}
+	if o.pauseAt != "" && !slices.Contains(integration.Stages, integration.Stage(o.pauseAt)) {
+		return o, fmt.Errorf("-pause-at %q: want one of %s", o.pauseAt, stageNames())
+	}
 	switch o.logFormat {
 	case "text", "json":
 	default:
 		return o, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
 	}
 	return o, nil
+}
+
+func stageNames() string {
+	names := make([]string, len(integration.Stages))
+	for i, st := range integration.Stages {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }
 
 func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {

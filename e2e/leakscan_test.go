@@ -24,11 +24,11 @@ import (
 type leakScan struct {
 	mu     sync.Mutex
 	byLen  map[int]map[string]string // length → secret spelling → what it is
-	texts  []scanned
+	texts  []leakText
 	secret int // how many secrets were added
 }
 
-type scanned struct{ where, text string }
+type leakText struct{ where, text string }
 
 func newLeakScan() *leakScan { return &leakScan{byLen: map[int]map[string]string{}} }
 
@@ -68,7 +68,7 @@ func (s *leakScan) mockSecrets(mock *mockSikka, practices ...mocksikka.Practice)
 func (s *leakScan) text(where, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.texts = append(s.texts, scanned{where, text})
+	s.texts = append(s.texts, leakText{where, text})
 }
 
 // check scans every recorded text for every secret and fails the test on
@@ -106,7 +106,7 @@ func (s *leakScan) find() []string {
 			m := s.byLen[l]
 			for i := 0; i+l <= len(txt.text); i++ {
 				if kind, ok := m[txt.text[i:i+l]]; ok {
-					hits = append(hits, fmt.Sprintf("leak: a %s appears in %s: …%s…", kind, txt.where, around(txt.text, i, l)))
+					hits = append(hits, fmt.Sprintf("leak: a %s appears in %s: …%s…", kind, txt.where, leakAround(txt.text, i, l)))
 				}
 			}
 		}
@@ -114,8 +114,8 @@ func (s *leakScan) find() []string {
 	return hits
 }
 
-// around shows where a hit is, with the secret itself masked.
-func around(text string, i, l int) string {
+// leakAround shows where a hit is, with the secret itself masked.
+func leakAround(text string, i, l int) string {
 	from, to := max(0, i-40), min(len(text), i+l+40)
 	return strings.ReplaceAll(text[from:i]+"<SECRET>"+text[i+l:to], "\n", `\n`)
 }

@@ -126,7 +126,7 @@ func TestLoad(t *testing.T) {
 	}
 	require.Zero(t, failed, "%d of %d flows failed", failed, n)
 	slices.Sort(lat)
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
+	p50, p99 := loadPercentile(lat, 50), loadPercentile(lat, 99)
 	var sum time.Duration
 	for _, l := range lat {
 		sum += l
@@ -143,7 +143,7 @@ func TestLoad(t *testing.T) {
 		wall.Round(time.Millisecond), float64(n)/wall.Seconds(),
 		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond),
 		(sum / time.Duration(len(lat))).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond),
-		percentile(server, 50).Round(100*time.Microsecond), percentile(server, 99).Round(100*time.Microsecond),
+		loadPercentile(server, 50).Round(100*time.Microsecond), loadPercentile(server, 99).Round(100*time.Microsecond),
 		peak, time.Now().UTC().Format(time.RFC3339))
 	t.Log("\n" + report)
 	require.NoError(t, os.WriteFile(filepath.Join(artifactDir(t), "load.txt"), []byte(report), 0o644))
@@ -184,7 +184,7 @@ func TestLoad(t *testing.T) {
 	for i, p := range practices {
 		secretKeys[flows[i].account] = p.SecretKey
 	}
-	parallel(t, n, 16, func(i int) error {
+	loadParallel(t, n, 16, func(i int) error {
 		f := flows[i]
 		path := vaultPrefix + "/parlae/pms/sikka/" + f.account
 		s, err := vc.KVv2("secret").Get(ctx, path)
@@ -210,7 +210,7 @@ func TestLoad(t *testing.T) {
 	// One code exchange per flow, every code distinct, every exchange answered.
 	codes := mock.issuedCodes()
 	assert.Len(t, codes, n, "one code per flow")
-	assert.Len(t, distinct(codes), n, "no code issued twice")
+	assert.Len(t, loadDistinct(codes), n, "no code issued twice")
 	assert.Equal(t, n, mock.Count("POST /v4/request_key", "authorization_code"), "one exchange per flow")
 	for _, e := range mock.Journal() {
 		if e.Endpoint() == "POST /v4/request_key" {
@@ -236,7 +236,7 @@ func TestLoad(t *testing.T) {
 
 	// The status route tells every account it is connected to its practice.
 	statuses := make([]string, n)
-	parallel(t, n, 16, func(i int) error {
+	loadParallel(t, n, 16, func(i int) error {
 		f := flows[i]
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.Base+middleware.DefaultPrefix+"/status", nil)
 		req.AddCookie(&http.Cookie{Name: "sikka_demo_account", Value: f.account})
@@ -397,8 +397,8 @@ func watchConnections(t *testing.T, ctx context.Context) func() int {
 	return func() int { close(stop); return <-done }
 }
 
-// percentile returns the nearest-rank p-th percentile of sorted durations.
-func percentile(sorted []time.Duration, p int) time.Duration {
+// loadPercentile returns the nearest-rank p-th percentile of sorted durations.
+func loadPercentile(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -406,9 +406,9 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// parallel runs check(0…n-1) on workers goroutines and fails the test with
+// loadParallel runs check(0…n-1) on workers goroutines and fails the test with
 // the first errors.
-func parallel(t *testing.T, n, workers int, check func(i int) error) {
+func loadParallel(t *testing.T, n, workers int, check func(i int) error) {
 	t.Helper()
 	var (
 		mu   sync.Mutex
@@ -443,7 +443,7 @@ func parallel(t *testing.T, n, workers int, check func(i int) error) {
 	}
 }
 
-func distinct(s []string) map[string]bool {
+func loadDistinct(s []string) map[string]bool {
 	m := map[string]bool{}
 	for _, v := range s {
 		m[v] = true

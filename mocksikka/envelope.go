@@ -43,10 +43,11 @@ type errorEnvelope struct {
 // call is one request in flight: what the handlers read and how they answer, so that the
 // journal learns the status without wrapping the ResponseWriter.
 type call struct {
-	w    http.ResponseWriter
-	r    *http.Request
-	body []byte
-	e    *Entry
+	w     http.ResponseWriter
+	r     *http.Request
+	body  []byte
+	grant string // grant_type of a POST /v4/request_key, read once
+	e     *Entry
 }
 
 // json answers with v as JSON.

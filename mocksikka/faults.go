@@ -157,7 +157,7 @@ func (s *Server) takeFault(endpoint, grant string) (Fault, bool) {
 // applyFault applies the matching fault, if any, and reports whether the endpoint should
 // still answer.
 func (s *Server) applyFault(c *call) bool {
-	f, ok := s.takeFault(c.e.Endpoint(), peekGrant(c.body))
+	f, ok := s.takeFault(c.e.Endpoint(), c.grant) // the grant matters only for POST /v4/request_key
 	if !ok {
 		return true
 	}

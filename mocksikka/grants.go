@@ -218,6 +218,7 @@ func (s *Server) revokeKey(c *call) {
 	}
 	if ok {
 		k.revoked = true
+		s.store.drop(k)
 		c.e.OfficeID, c.e.AppID = k.officeID, k.appID
 	}
 	s.mu.Unlock()

@@ -48,7 +48,7 @@ func (e Entry) Endpoint() string { return e.Method + " " + e.Path }
 func (s *Server) Journal() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Entry{}, s.journal...)
+	return append([]Entry{}, s.entries()...)
 }
 
 // ClearJournal empties the journal.
@@ -65,7 +65,7 @@ func (s *Server) Count(endpoint, grant string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, e := range s.journal {
+	for _, e := range s.entries() {
 		if (endpoint == "" || e.Endpoint() == endpoint) && (grant == "" || e.Grant == grant) {
 			n++
 		}
@@ -73,12 +73,23 @@ func (s *Server) Count(endpoint, grant string) int {
 	return n
 }
 
-// record appends e to the journal; the caller holds s.mu.
+// record appends e to the journal; the caller holds s.mu. The slice grows to
+// twice maxJournal before the latest maxJournal-1 entries are moved to its
+// front, so a full journal costs O(1) per request (amortized) rather than a
+// copy of the whole journal each time; entries shows the latest maxJournal.
 func (s *Server) record(e Entry) {
-	if len(s.journal) >= maxJournal {
-		s.journal = append(s.journal[:0], s.journal[len(s.journal)-maxJournal+1:]...)
+	if len(s.journal) >= 2*maxJournal {
+		n := copy(s.journal, s.journal[len(s.journal)-maxJournal+1:])
+		clear(s.journal[n:])
+		s.journal = s.journal[:n]
 	}
 	s.journal = append(s.journal, e)
+}
+
+// entries is the journal: the latest maxJournal entries, oldest first; the
+// caller holds s.mu.
+func (s *Server) entries() []Entry {
+	return s.journal[max(len(s.journal)-maxJournal, 0):]
 }
 
 // normalizeEndpoint upper-cases the method of "method /path" and trims spaces.

@@ -116,7 +116,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !rt.admin {
 		if r.Method == http.MethodPost && r.URL.Path == "/v4/request_key" {
-			c.e.Grant = plainGrant(peekGrant(c.body))
+			c.grant = peekGrant(c.body)
+			c.e.Grant = plainGrant(c.grant)
 		}
 		if !s.applyFault(c) {
 			return
@@ -154,6 +155,10 @@ func (s *Server) finish(c *call, admin bool, began time.Time) {
 		s.record(e)
 		s.mu.Unlock()
 	}
+	ctx := context.WithoutCancel(c.r.Context())
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return // the default logger discards: do not build the line
+	}
 	attrs := []slog.Attr{
 		slog.String("method", e.Method), slog.String("path", e.Path), slog.Int("status", e.Status),
 		slog.Duration("duration", time.Since(began)),
@@ -170,7 +175,7 @@ func (s *Server) finish(c *call, admin bool, began time.Time) {
 	if admin {
 		attrs = append(attrs, slog.Bool("admin", true))
 	}
-	s.log.LogAttrs(context.WithoutCancel(c.r.Context()), slog.LevelInfo, "mocksikka request", attrs...)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "mocksikka request", attrs...)
 }
 
 // Reset returns the mock to the state New built: the configured apps, practices and settings

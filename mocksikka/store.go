@@ -122,6 +122,16 @@ func (st *store) refreshKey(refreshKey, appID string, now time.Time, ttl time.Du
 	if invalidate {
 		old.revoked = true
 		old.refreshUsed = true
+		st.drop(old)
 	}
 	return st.newKey(appID, old.officeID, now, ttl), true
+}
+
+// drop forgets a key pair that can never be used again (revoked: neither its
+// request key nor its refresh key opens anything any more, whatever the
+// clock does), so that a long run of refreshes does not grow the store. An
+// unknown key and a revoked one are refused alike.
+func (st *store) drop(k *keyPair) {
+	delete(st.keys, k.requestKey)
+	delete(st.refresh, k.refreshKey)
 }

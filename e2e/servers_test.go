@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parlae/sikka-connect/internal/syncbuf"
+)
+
+// Servers of a test's own, which the test may stop and start again: the
+// fault tests count a real restart as a fault. Each keeps its port across
+// restarts, so the demo's URL stays right.
+
+// freePort returns a 127.0.0.1 port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// pgCluster is a throwaway PostgreSQL cluster under /tmp, made with the
+// binaries of SIKKA_TEST_PGBIN, as scripts/test.sh makes its own: initdb and
+// pg_ctl run as the postgres user (runuser) when the test runs as root.
+type pgCluster struct {
+	bin, dir string
+	port     int
+	URL      string // postgres://postgres@127.0.0.1:port/sikka_test?sslmode=disable
+}
+
+// startPostgres makes and starts a cluster with a database sikka_test, and
+// removes it when the test ends. It skips without SIKKA_TEST_PGBIN.
+func startPostgres(t *testing.T) *pgCluster {
+	t.Helper()
+	bin := os.Getenv("SIKKA_TEST_PGBIN")
+	if bin == "" {
+		t.Skip("SIKKA_TEST_PGBIN not set: run scripts/test.sh, which exports the PostgreSQL binaries")
+	}
+	dir, err := os.MkdirTemp("", "sikka-pgfault-")
+	require.NoError(t, err)
+	if os.Geteuid() == 0 {
+		require.NoError(t, exec.Command("chown", "postgres:postgres", dir).Run())
+	}
+	c := &pgCluster{bin: bin, dir: dir, port: freePort(t)}
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/sikka_test?sslmode=disable", c.port)
+	t.Cleanup(func() {
+		c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-m", "immediate", "-w", "stop") //nolint:errcheck // may be stopped
+		os.RemoveAll(c.dir)
+	})
+	out, err := c.pg(t, "initdb", "-D", dir+"/data", "-U", "postgres", "-A", "trust", "-E", "UTF8",
+		"--locale=C.UTF-8", "--no-sync")
+	require.NoError(t, err, "initdb: %s", out)
+	c.Start(t)
+	out, err = c.pg(t, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", "sikka_test")
+	require.NoError(t, err, "createdb: %s", out)
+	return c
+}
+
+// pg runs a PostgreSQL program as the postgres user when we are root.
+func (c *pgCluster) pg(t *testing.T, prog string, args ...string) ([]byte, error) {
+	t.Helper()
+	path := filepath.Join(c.bin, prog)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
+	return cmd.CombinedOutput()
+}
+
+// Start starts the cluster (again) on its port and waits until it accepts
+// connections.
+func (c *pgCluster) Start(t *testing.T) {
+	t.Helper()
+	out, err := c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-l", c.dir+"/server.log", "-w", "-t", "30", "-o",
+		fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", c.port, c.dir), "start")
+	require.NoError(t, err, "pg_ctl start: %s", out)
+}
+
+// Stop stops the cluster with mode "fast" (clients disconnected, a clean
+// shutdown) or "immediate" (every process killed, as a crash), and waits.
+func (c *pgCluster) Stop(t *testing.T, mode string) {
+	t.Helper()
+	out, err := c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-m", mode, "-w", "-t", "30", "stop")
+	require.NoError(t, err, "pg_ctl stop: %s", out)
+}
+
+// vaultServer is a Vault dev server of the test's own (SIKKA_TEST_VAULT_BIN)
+// on a fixed port with a fixed root token. Dev mode keeps everything in
+// memory: a restart comes back with an empty secret/ (KV v2) and the same
+// token, and every secret written before is gone. So a restart test can
+// assert what the flow does while Vault is down and that it succeeds once
+// Vault is back, but not that secrets survive the restart.
+type vaultServer struct {
+	bin, Addr, Token string
+	port             int
+	cmd              *exec.Cmd
+	done             chan struct{}
+	logs             *syncbuf.Buffer
+}
+
+// startVault starts a dev server and stops it when the test ends. It skips
+// without SIKKA_TEST_VAULT_BIN.
+func startVault(t *testing.T) *vaultServer {
+	t.Helper()
+	bin := os.Getenv("SIKKA_TEST_VAULT_BIN")
+	if bin == "" {
+		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
+	}
+	v := &vaultServer{bin: bin, port: freePort(t), Token: "fault-" + randomHex(t), logs: &syncbuf.Buffer{}}
+	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", v.port)
+	t.Cleanup(func() {
+		if v.cmd != nil {
+			v.Stop(t)
+		}
+		if t.Failed() {
+			t.Logf("vault log:\n%s", v.logs)
+		}
+	})
+	v.Start(t)
+	return v
+}
+
+// Start starts the server (again) and waits until /v1/sys/health answers 200.
+func (v *vaultServer) Start(t *testing.T) {
+	t.Helper()
+	require.Nil(t, v.cmd, "vault already running")
+	cmd := exec.Command(v.bin, "server", "-dev", "-dev-root-token-id="+v.Token,
+		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", v.port), "-dev-no-store-token")
+	cmd.Stdout, cmd.Stderr = v.logs, v.logs
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	require.NoError(t, cmd.Start())
+	v.cmd, v.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); close(done) }(v.done) //nolint:errcheck // exit status is not the point
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := client.Get(v.Addr + "/v1/sys/health")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-v.done:
+			t.Fatalf("vault exited at start; its log:\n%s", v.logs)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("vault not healthy after 60s; its log:\n%s", v.logs)
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after 10s) and waits until
+// its port is closed.
+func (v *vaultServer) Stop(t *testing.T) {
+	t.Helper()
+	if v.cmd == nil {
+		return
+	}
+	_ = v.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-v.done:
+	case <-time.After(10 * time.Second):
+		_ = v.cmd.Process.Kill()
+		<-v.done
+	}
+	v.cmd = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", v.port), 200*time.Millisecond)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("vault port %d still open after stop", v.port)
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Error codes of the error envelope. Sikka's real codes were not found; these are the mock's
@@ -48,12 +50,31 @@ type call struct {
 	body  []byte
 	grant string // grant_type of a POST /v4/request_key, read once
 	e     *Entry
+	q     url.Values // the parsed query, once asked for
 }
+
+// query returns the request's query, parsed once per call. Callers must not
+// change it.
+func (c *call) query() url.Values {
+	if c.q == nil {
+		c.q = c.r.URL.Query()
+	}
+	return c.q
+}
+
+// jsonBuffers recycles the buffers answers are encoded into.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // json answers with v as JSON.
 func (c *call) json(status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // keep only ordinary sizes
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)              // links keep a plain "&", as Sikka writes them
 	if err := enc.Encode(v); err != nil { // only the mock's own types are encoded; this cannot happen
 		status = http.StatusInternalServerError

@@ -97,7 +97,7 @@ func (s *Server) authorizedPractices(c *call) {
 	if !ok {
 		return
 	}
-	all := c.r.URL.Query().Get("show") == "all"
+	all := c.query().Get("show") == "all"
 	s.mu.Lock()
 	now := s.clock.now()
 	var offices map[string]bool
@@ -166,7 +166,7 @@ func (s *Server) practicesList(c *call) {
 func (s *Server) requestKeyInfo(c *call) {
 	key := c.r.Header.Get("Request-Key")
 	if key == "" {
-		key = c.r.URL.Query().Get("request_key")
+		key = c.query().Get("request_key")
 	}
 	s.mu.Lock()
 	now := s.clock.now()
@@ -189,7 +189,7 @@ type pageRequest struct{ limit, offset int }
 // pageQuery reads limit (default DefaultLimit, at most MaxLimit) and offset (a page number,
 // default 0), answering 400 when either is not a number in range.
 func (c *call) pageQuery() (pageRequest, bool) {
-	q := c.r.URL.Query()
+	q := c.query()
 	p := pageRequest{limit: DefaultLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -220,12 +220,15 @@ func (c *call) list(p pageRequest, items []practiceItem) {
 		lo := p.offset * p.limit
 		page = append(page, items[min(lo, total):min(lo+p.limit, total)]...)
 	}
+	// What url.Values{limit, offset[, show]}.Encode() writes (keys sorted,
+	// values that need no escaping), built without the map.
+	base := c.baseURL() + c.r.URL.Path + "?limit=" + strconv.Itoa(p.limit) + "&offset="
+	show := ""
+	if c.query().Get("show") == "all" {
+		show = "&show=all"
+	}
 	link := func(n int) string {
-		q := url.Values{"limit": {strconv.Itoa(p.limit)}, "offset": {strconv.Itoa(n)}}
-		if c.r.URL.Query().Get("show") == "all" {
-			q.Set("show", "all")
-		}
-		return c.baseURL() + c.r.URL.Path + "?" + q.Encode()
+		return base + strconv.Itoa(n) + show
 	}
 	pg := pagination{First: link(0), Current: link(p.offset), Last: link(pages - 1)}
 	if p.offset > 0 {

@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,6 +212,22 @@ func (e *faultEnv) heal(t *testing.T) {
 func (e *faultEnv) cutDB(t *testing.T) {
 	assert.NoError(t, e.dbProxy.Refuse())
 	e.dbProxy.CloseConns()
+}
+
+// failWrites makes PostgreSQL answer an error to every write of ops
+// ("INSERT", "DELETE", "INSERT OR UPDATE") on table, with a trigger in the
+// test's schema.
+func (e *faultEnv) failWrites(t *testing.T, table, ops string) {
+	t.Helper()
+	e.db.MustExec(`CREATE OR REPLACE FUNCTION fault_injected() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN RAISE EXCEPTION 'fault injected on %', TG_TABLE_NAME; END $$`)
+	e.db.MustExec(`CREATE TRIGGER fault_injected BEFORE ` + ops + ` ON ` + table +
+		` FOR EACH ROW EXECUTE FUNCTION fault_injected()`)
+}
+
+func (e *faultEnv) unfailWrites(t *testing.T, table string) {
+	t.Helper()
+	e.db.MustExec(`DROP TRIGGER fault_injected ON ` + table)
 }
 
 // ---- a browser without a browser -------------------------------------------
@@ -474,6 +491,8 @@ type cell struct {
 	connected bool
 	// check runs extra checks after the faulted flow.
 	check func(t *testing.T, e *faultEnv)
+	// heal, when set, ends a fault that faultEnv.heal does not know.
+	heal func(t *testing.T, e *faultEnv)
 	// knownBug, when set, skips the cell unless SIKKA_TEST_KNOWN_BUGS=1.
 	knownBug string
 }
@@ -517,6 +536,9 @@ func (c cell) run(t *testing.T, o envOpts) {
 	e.check(t, e.read(t), false)
 
 	e.heal(t)
+	if c.heal != nil {
+		c.heal(t, e)
+	}
 	b.hc.Timeout = 30 * time.Second
 	if got.Err != nil {
 		// The browser gave up; the demo may still be working on it.
@@ -568,6 +590,9 @@ func TestFaultSikkaRequestKey(t *testing.T) {
 			want: result{Outcome: outUnavailable}},
 		{name: "400", inject: fault(mocksikka.Fault{Count: 1, Status: 400}),
 			want: result{Outcome: outInvalidCode}},
+		// Rate limited: the exchange is not retried even then.
+		{name: "429", inject: fault(mocksikka.Fault{Count: 1, Status: 429, RetryAfter: time.Second}),
+			want: result{Outcome: outUnavailable}},
 		// Slow, within the Sikka client's 10s per attempt.
 		{name: "slow", inject: fault(mocksikka.Fault{Count: 1, Delay: 2 * time.Second}),
 			want: result{Outcome: outSuccess}, connected: true},
@@ -604,6 +629,9 @@ func TestFaultSikkaAuthorizedPractices(t *testing.T) {
 		// (README: "anything else").
 		{name: "400", inject: fault(mocksikka.Fault{Status: 400}),
 			want: result{Outcome: outInternal}},
+		// Rate limited once, with Retry-After: the lookup waits and retries.
+		{name: "429-once", inject: fault(mocksikka.Fault{Count: 1, Status: 429, RetryAfter: time.Second}),
+			want: result{Outcome: outSuccess}, connected: true},
 		{name: "slow", inject: fault(mocksikka.Fault{Delay: 2 * time.Second}),
 			want: result{Outcome: outSuccess}, connected: true},
 		// Three attempts of 10s would take over 30s: the cell times the
@@ -644,6 +672,8 @@ func TestFaultSecretStore(t *testing.T) {
 	runCells(t, envOpts{vaultTimeout: 2 * time.Second}, []cell{
 		{name: "503", inject: every(faultproxy.Rule{Status: 503}), want: result{Outcome: outInternal}, check: nothingWritten},
 		{name: "500", inject: every(faultproxy.Rule{Status: 500}), want: result{Outcome: outInternal}, check: nothingWritten},
+		// The token refused (revoked, say).
+		{name: "403", inject: every(faultproxy.Rule{Status: 403}), want: result{Outcome: outInternal}, check: nothingWritten},
 		// Each request 300ms late: a Put is two round trips, well within 2s.
 		{name: "slow", inject: every(faultproxy.Rule{Delay: 300 * time.Millisecond}),
 			want: result{Outcome: outSuccess}, connected: true},
@@ -698,6 +728,11 @@ func TestFaultDatabase(t *testing.T) {
 			check: func(t *testing.T, e *faultEnv) {
 				assert.Equal(t, 1, e.vaultProxy.Hits(), "the secret write happened")
 			}},
+		// PostgreSQL answers an error to the record write (a trigger
+		// raises one): the connect's undo deletes the secret by its marker.
+		{name: "error-at-record", inject: func(t *testing.T, e *faultEnv) { e.failWrites(t, "pms_integrations", "INSERT OR UPDATE") },
+			heal: func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "pms_integrations") },
+			want: result{Outcome: outInternal}},
 		// 50ms each way on every packet, for the whole flow.
 		{name: "slow", inject: func(t *testing.T, e *faultEnv) { e.dbProxy.SetLatency(50 * time.Millisecond) },
 			want: result{Outcome: outSuccess}, connected: true},
@@ -708,6 +743,12 @@ func TestFaultDatabase(t *testing.T) {
 		// answers again, the connect, detached from the browser, completes.
 		{name: "blackhole", inject: atExchange(func(t *testing.T, e *faultEnv) { e.dbProxy.Blackhole() }),
 			timeout: 3 * time.Second, want: result{Err: errNoAnswer}, connected: true},
+		// What the browser should get instead: internal once the connect's
+		// one-minute timeout has passed.
+		{name: "blackhole-bounded", inject: atExchange(func(t *testing.T, e *faultEnv) { e.dbProxy.Blackhole() }),
+			timeout: 75 * time.Second, want: result{Outcome: outInternal},
+			knownBug: "a query on a PostgreSQL that stopped answering never ends: lib/pq's cancel goes to the same " +
+				"silent server and it sets no read deadline, so the connect's one-minute context does not end the callback"},
 	})
 }
 
@@ -729,6 +770,21 @@ func TestFaultNonceStore(t *testing.T) {
 		// even then): no answer. Once healed, the start completes.
 		{name: "start-blackhole", inject: func(t *testing.T, e *faultEnv) { e.dbProxy.Blackhole() },
 			timeout: 2 * time.Second, want: result{Stage: "start", Err: errNoAnswer}},
+		// PostgreSQL answers an error to the nonce's INSERT, then (second
+		// cell) to its DELETE.
+		{name: "start-error", inject: func(t *testing.T, e *faultEnv) { e.failWrites(t, "sikka_state_nonces", "INSERT") },
+			heal: func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "sikka_state_nonces") },
+			want: result{Stage: "start", Outcome: outInternal}},
+		{name: "callback-error", inject: func(t *testing.T, e *faultEnv) { e.failWrites(t, "sikka_state_nonces", "DELETE") },
+			heal: func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "sikka_state_nonces") },
+			want: result{Outcome: outInternal},
+			check: func(t *testing.T, e *faultEnv) { assert.Zero(t, spentCodes(e), "the code was not spent") }},
+		// What the browser should get instead: an answer (internal) in a
+		// bounded time.
+		{name: "start-blackhole-bounded", inject: func(t *testing.T, e *faultEnv) { e.dbProxy.Blackhole() },
+			timeout: 10 * time.Second, want: result{Stage: "start", Outcome: outInternal},
+			knownBug: "the start route saves the nonce under the request's context only (no timeout), on a driver " +
+				"that cannot abandon a query on a silent server: the browser waits as long as the database does"},
 		{name: "start-slow", inject: func(t *testing.T, e *faultEnv) { e.dbProxy.SetLatency(100 * time.Millisecond) },
 			want: result{Outcome: outSuccess}, connected: true},
 		// The callback cannot consume the nonce: internal, before the code
@@ -772,6 +828,26 @@ func TestFaultPostgresRestart(t *testing.T) {
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
 
+	t.Run("frozen", func(t *testing.T) {
+		// Every process of the cluster stopped (SIGSTOP): the kernel still
+		// accepts connections, nothing answers — a real hang. The start
+		// route waits with it (see TestFaultNonceStore/start-blackhole).
+		starts := e.logged("start")
+		pids := pg.pids(t)
+		signalAll(t, pids, syscall.SIGSTOP)
+		defer signalAll(t, pids, syscall.SIGCONT)
+		b.hc.Timeout = 2 * time.Second
+		res := e.flow(t, b)
+		b.hc.Timeout = 30 * time.Second
+		var ne net.Error
+		assert.True(t, errors.As(res.Err, &ne) && ne.Timeout(), "no answer while frozen; got %s", res)
+		assert.Equal(t, "start", res.Stage)
+		signalAll(t, pids, syscall.SIGCONT)
+		e.waitLogged(t, "start", starts+1, 30*time.Second)
+		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it runs again")
+		assert.Equal(t, []string{cellAccount}, e.connected(t))
+	})
+
 	t.Run("crashed-between-secret-and-record", func(t *testing.T) {
 		// The account is connected: this reconnect overwrites its secret,
 		// then PostgreSQL crashes before the record; the secret's previous
@@ -790,6 +866,16 @@ func TestFaultPostgresRestart(t *testing.T) {
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
+}
+
+// signalAll sends sig to each of pids (processes of the test's own cluster).
+func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
+	t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("kill -%v %d: %v", sig, pid, err)
+		}
+	}
 }
 
 func secretVersion(t *testing.T, e *faultEnv, account string) int {

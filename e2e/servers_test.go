@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -96,6 +97,36 @@ func (c *pgCluster) Stop(t *testing.T, mode string) {
 	t.Helper()
 	out, err := c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-m", mode, "-w", "-t", "30", "stop")
 	require.NoError(t, err, "pg_ctl stop: %s", out)
+}
+
+// pids returns the cluster's postmaster and its children (the backends and
+// helpers), read from postmaster.pid and /proc.
+func (c *pgCluster) pids(t *testing.T) []int {
+	t.Helper()
+	b, err := os.ReadFile(c.dir + "/data/postmaster.pid")
+	require.NoError(t, err)
+	first, _, _ := strings.Cut(string(b), "\n")
+	postmaster, err := strconv.Atoi(strings.TrimSpace(first))
+	require.NoError(t, err)
+	pids := []int{postmaster}
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so cut at the last ')'.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		if f := strings.Fields(rest); len(f) > 1 && f[1] == strconv.Itoa(postmaster) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // vaultServer is a Vault dev server of the test's own (SIKKA_TEST_VAULT_BIN)

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/integration"
-	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
+	"github.com/parlae/sikka-connect/sikka"
 )
 
 // crashAt returns a StageHook that ends the connect's goroutine at stage, as
@@ -295,6 +295,42 @@ func TestConcurrentReconcilers(t *testing.T) {
 		}
 		e.assertConsistent(accounts...)
 		assert.Equal(t, n-n/3, strings.Count(e.logs.String(), "deleted the secret it created"))
-		_ = mocksikka.DefaultOfficeID
+	})
+}
+
+// StageHook sees every stage of a successful connect, in order.
+func TestStageHookOrder(t *testing.T) {
+	e := newEnv(t, backends()[0])
+	var mu sync.Mutex
+	var seen []integration.Stage
+	svc := e.service(integration.Config{StageHook: func(_ context.Context, acct string, st integration.Stage) {
+		assert.Equal(t, "acct-1", acct)
+		mu.Lock()
+		seen = append(seen, st)
+		mu.Unlock()
+	}})
+	_, err := svc.Connect(context.Background(), "acct-1", e.code())
+	require.NoError(t, err)
+	assert.Equal(t, integration.Stages, seen)
+}
+
+// A disconnect after a reconnect died puts the previous secret back first,
+// so the key it revokes at Sikka is the one the record described.
+func TestDisconnectAfterCrashedReconnect(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		rec, err := e.svc.Connect(ctx, "acct-1", e.code())
+		require.NoError(t, err)
+		before, err := e.secrets.Get(ctx, rec.SecretRef)
+		require.NoError(t, err)
+		crashing := e.service(integration.Config{StageHook: crashAt(integration.StageSecretWritten)})
+		require.False(t, crashConnect(t, crashing, "acct-1", e.code()))
+
+		require.NoError(t, e.svc.Disconnect(ctx, "acct-1"))
+		_, err = e.client.RequestKeyInfo(ctx, before.RequestKey)
+		assert.ErrorIs(t, err, sikka.ErrUnauthorized, "the record's key was revoked")
+		e.assertNoMarker("acct-1")
+		e.assertConsistent("acct-1")
 	})
 }

@@ -30,6 +30,11 @@ func (s *Service) Disconnect(ctx context.Context, accountID string) error {
 		return err
 	}
 	defer unlock()
+	// A reconnect that died after overwriting the secret: put the secret
+	// back first, so the key revoked below is the one the record describes.
+	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
+		return err
+	}
 	if rec, err = s.cfg.Records.Get(ctx, accountID); err != nil { // re-read under the lock
 		return err
 	}

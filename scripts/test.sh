@@ -112,11 +112,23 @@ start_postgres() {
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	PGTMP=$(mktemp -d /tmp/sikka-pgtest.XXXXXX)
 	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGTMP"
-	local port
-	port=$(free_port)
+	local port attempt
 	as_postgres "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-	as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null
+	# A free port can be taken between the check and the start (other test
+	# clusters start at the same time): try a few.
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		if as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null; then
+			break
+		fi
+		if [ "$attempt" = 5 ]; then
+			echo "PostgreSQL did not start; its log:" >&2
+			cat "$PGTMP/server.log" >&2
+			return 1
+		fi
+		log "PostgreSQL did not start on port $port; trying another"
+	done
 	as_postgres "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sikka_test
 	export SIKKA_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/sikka_test?sslmode=disable"
 	export SIKKA_TEST_PGBIN="$PGBIN" # for tests that start (and stop) a cluster of their own
@@ -139,15 +151,27 @@ build_vault() {
 
 start_vault() {
 	build_vault
-	local port token
+	local attempt
+	for attempt in 1 2 3; do
+		try_start_vault && return 0
+		log "Vault did not start (attempt $attempt); its log:"
+		cat "$VAULT_LOG" >&2
+	done
+	return 1
+}
+
+# try_start_vault starts a dev server on a free port and waits until it is
+# healthy; it fails (after stopping it) if the server exits or never answers.
+try_start_vault() {
+	local port token i
 	port=$(free_port)
 	token="test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+	[ -n "$VAULT_LOG" ] && rm -f "$VAULT_LOG"
 	VAULT_LOG=$(mktemp /tmp/sikka-vault.XXXXXX.log)
 	# -dev keeps everything in memory; the dev listener has no TLS.
 	"$VAULT_BIN" server -dev -dev-root-token-id="$token" \
 		-dev-listen-address="127.0.0.1:$port" -dev-no-store-token >"$VAULT_LOG" 2>&1 &
 	VAULT_PID=$!
-	local i
 	for i in $(seq 1 100); do
 		if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
 			export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port"
@@ -159,8 +183,8 @@ start_vault() {
 		if ! kill -0 "$VAULT_PID" 2>/dev/null; then break; fi
 		sleep 0.1
 	done
-	echo "Vault did not become healthy; its log:" >&2
-	cat "$VAULT_LOG" >&2
+	kill "$VAULT_PID" 2>/dev/null || true
+	wait "$VAULT_PID" 2>/dev/null || true
 	return 1
 }
 

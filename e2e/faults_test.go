@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"sort"
@@ -72,21 +73,36 @@ type faultMock struct {
 
 	mu    sync.Mutex
 	hooks map[string]func(w http.ResponseWriter) // by "METHOD /path"; each runs once
+	drops map[string]int                         // by "METHOD /path": calls still to drop
 }
 
 func startFaultMock(t *testing.T) *faultMock {
 	t.Helper()
-	m := &faultMock{Server: mocksikka.New(), hooks: map[string]func(http.ResponseWriter){}}
+	m := &faultMock{Server: mocksikka.New(), hooks: map[string]func(http.ResponseWriter){}, drops: map[string]int{}}
 	m.SetAutoApprove(mocksikka.DefaultPractices()[0].OfficeID)
 	srv := httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		endpoint := r.Method + " " + r.URL.Path
 		m.mu.Lock()
-		hook := m.hooks[r.Method+" "+r.URL.Path]
-		delete(m.hooks, r.Method+" "+r.URL.Path)
+		hook := m.hooks[endpoint]
+		delete(m.hooks, endpoint)
+		drop := m.drops[endpoint] > 0
+		if drop {
+			m.drops[endpoint]--
+		}
 		m.mu.Unlock()
 		if hook != nil {
 			hook(w)
 		}
-		m.Server.ServeHTTP(w, r)
+		if !drop {
+			m.Server.ServeHTTP(w, r)
+			return
+		}
+		// The mock does the call (a code is spent), then the connection
+		// drops before any answer.
+		m.Server.ServeHTTP(httptest.NewRecorder(), r)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	}))
 	m.URL = "http://" + srv
 	p, err := faultproxy.New(srv)
@@ -94,6 +110,14 @@ func startFaultMock(t *testing.T) *faultMock {
 	t.Cleanup(func() { p.Close() })
 	m.API = p
 	return m
+}
+
+// dropAfter makes the next n calls of endpoint take effect at the mock and
+// then lose their answer: the connection closes before a byte of it.
+func (m *faultMock) dropAfter(endpoint string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drops[endpoint] = n
 }
 
 // onCall runs f once, when the next call of endpoint ("POST
@@ -108,6 +132,7 @@ func (m *faultMock) heal(t *testing.T) {
 	m.ClearFaults()
 	m.mu.Lock()
 	m.hooks = map[string]func(http.ResponseWriter){}
+	m.drops = map[string]int{}
 	m.mu.Unlock()
 	require.NoError(t, m.API.Heal())
 }
@@ -600,6 +625,12 @@ func TestFaultSikkaRequestKey(t *testing.T) {
 		// shorten it): the one cell here that waits that long.
 		{name: "timeout", inject: fault(mocksikka.Fault{Count: 1, Delay: 11 * time.Second}),
 			want: result{Outcome: outUnavailable}},
+		// The code is spent at Sikka, the answer lost (the connection
+		// closes): the exchange cannot be retried (the code is gone), so
+		// the browser is told Sikka is unavailable and starts again.
+		{name: "answer-lost", inject: func(t *testing.T, e *faultEnv) { e.mock.dropAfter(requestKey, 1) },
+			want: result{Outcome: outUnavailable},
+			check: func(t *testing.T, e *faultEnv) { assert.Equal(t, 1, spentCodes(e)) }},
 		{name: "refused", inject: func(t *testing.T, e *faultEnv) { require.NoError(t, e.mock.API.Refuse()) },
 			want: result{Outcome: outUnavailable},
 			check: func(t *testing.T, e *faultEnv) {
@@ -642,6 +673,9 @@ func TestFaultSikkaAuthorizedPractices(t *testing.T) {
 			check: func(t *testing.T, e *faultEnv) {
 				assert.Equal(t, 2, e.mock.Count(practices, ""), "the timed-out attempt, then the retry")
 			}},
+		// The answer lost once (the connection closes): a GET is retried.
+		{name: "answer-lost-once", inject: func(t *testing.T, e *faultEnv) { e.mock.dropAfter(practices, 1) },
+			want: result{Outcome: outSuccess}, connected: true},
 		// The exchange goes through on a connection the mock closes after
 		// answering; the API port is closed at the same moment, so the
 		// lookup's connections are refused.

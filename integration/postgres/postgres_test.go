@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +79,40 @@ func TestOpenReportsUnreachableDatabase(t *testing.T) {
 	_, _, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is PostgreSQL running")
+}
+
+// A host that bounds its pool must not deadlock: every lock holder also needs
+// a connection for its writes, so holders never take the whole pool.
+func TestLocksLeaveRoomInABoundedPool(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	repo, db, err := postgres.Open(ctx, pgtest.URL(t))
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(2)
+
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acct := fmt.Sprintf("acct-%d", i)
+			unlock, err := repo.LockAccount(ctx, acct)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer unlock()
+			time.Sleep(20 * time.Millisecond) // hold it while others queue
+			_, err = repo.Upsert(ctx, integrationtest.Record(acct, "D"+acct))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
 }

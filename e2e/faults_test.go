@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/parlae/sikka-connect/internal/faultproxy"
 	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -322,6 +324,25 @@ func (c *flowClient) get(u string) (*url.URL, error) {
 	return loc, nil
 }
 
+// checkPage loads the setup page the browser was sent to, as the browser
+// would, with the fault still on: it must show the outcome's message.
+func (e *faultEnv) checkPage(t *testing.T, c *flowClient, outcome string) {
+	t.Helper()
+	q, err := url.ParseQuery(outcome)
+	require.NoError(t, err)
+	res, err := c.hc.Get(e.demo.Base + "/agent/setup/pms?" + outcome)
+	require.NoError(t, err, "the setup page")
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the setup page")
+	want := middleware.Message(q.Get("status"), q.Get("reason"))
+	if q.Get("status") == "success" {
+		want = "Successfully connected" // and the practice, when the status could be read
+	}
+	assert.Contains(t, string(body), `<p id="message"`)
+	assert.Contains(t, string(body), want, "the message on the setup page")
+}
+
 // result is where a flow ended.
 type result struct {
 	Stage   string // "start" (the start route sent the browser back) or "callback"
@@ -552,6 +573,9 @@ func (c cell) run(t *testing.T, o envOpts) {
 	} else {
 		assert.NoError(t, got.Err)
 		assert.Equal(t, want.Outcome, got.Outcome, "the browser's outcome")
+	}
+	if got.Err == nil {
+		e.checkPage(t, b, got.Outcome)
 	}
 	if c.check != nil {
 		c.check(t, e)
@@ -919,22 +943,55 @@ func secretVersion(t *testing.T, e *faultEnv, account string) int {
 	return md.CurrentVersion
 }
 
-// TestFaultVaultRestart stops and starts a Vault dev server of the test's
-// own under the demo (directly, on its fixed port). Dev mode forgets every
-// secret on restart, so the account connects only after the restart: the
-// test checks the outcome while Vault is down and success once it is back.
+// TestFaultVaultRestart stops and starts a Vault server of the test's own
+// under the demo (directly, on its fixed port).
 func TestFaultVaultRestart(t *testing.T) {
-	v := startVault(t)
-	e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true})
-	b := e.client(t, cellAccount)
+	internal := result{Stage: "callback", Outcome: outInternal}
+	success := result{Stage: "callback", Outcome: outSuccess}
 
-	v.Stop(t)
-	assert.Equal(t, result{Stage: "callback", Outcome: outInternal}, e.flow(t, b), "while Vault is stopped")
-	assert.Equal(t, 1, spentCodes(e))
-	assert.Empty(t, e.activeRecords(t), "no record without its secret")
+	// A dev server forgets every secret on restart, so the account
+	// connects only after the restart: the outcome while Vault is down,
+	// success once it is back.
+	t.Run("dev", func(t *testing.T) {
+		v := startVault(t)
+		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true})
+		b := e.client(t, cellAccount)
 
-	v.Start(t)
-	assert.Empty(t, e.connected(t))
-	assert.Equal(t, result{Stage: "callback", Outcome: outSuccess}, e.flow(t, b), "once Vault is back")
-	assert.Equal(t, []string{cellAccount}, e.connected(t))
+		v.Stop(t)
+		assert.Equal(t, internal, e.flow(t, b), "while Vault is stopped")
+		assert.Equal(t, 1, spentCodes(e))
+		assert.Empty(t, e.activeRecords(t), "no record without its secret")
+
+		v.Start(t)
+		assert.Empty(t, e.connected(t))
+		assert.Equal(t, success, e.flow(t, b), "once Vault is back")
+		assert.Equal(t, []string{cellAccount}, e.connected(t))
+	})
+
+	// A server with file storage keeps its secrets: the account connected
+	// before the stop stays connected through a failed reconnect while
+	// Vault is stopped, then while it is back but sealed (503), and
+	// reconnects once it is unsealed.
+	t.Run("persistent", func(t *testing.T) {
+		v := startVaultPersistent(t)
+		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true})
+		b := e.client(t, cellAccount)
+		require.Equal(t, success, e.flow(t, b))
+		require.Equal(t, []string{cellAccount}, e.connected(t))
+		before := secretVersion(t, e, cellAccount)
+
+		v.Stop(t)
+		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is stopped")
+		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
+
+		v.StartSealed(t)
+		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is sealed")
+		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
+
+		v.Unseal(t)
+		assert.Equal(t, []string{cellAccount}, e.connected(t), "the secret survived the restart")
+		assert.Equal(t, before, secretVersion(t, e, cellAccount), "no failed reconnect wrote it")
+		assert.Equal(t, success, e.flow(t, b), "once Vault is unsealed")
+		assert.Equal(t, []string{cellAccount}, e.connected(t))
+	})
 }

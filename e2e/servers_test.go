@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/internal/syncbuf"
@@ -132,15 +133,98 @@ func (c *pgCluster) pids(t *testing.T) []int {
 // vaultServer is a Vault dev server of the test's own (SIKKA_TEST_VAULT_BIN)
 // on a fixed port with a fixed root token. Dev mode keeps everything in
 // memory: a restart comes back with an empty secret/ (KV v2) and the same
-// token, and every secret written before is gone. So a restart test can
-// assert what the flow does while Vault is down and that it succeeds once
-// Vault is back, but not that secrets survive the restart.
+// token, and every secret written before is gone. So a restart test on it
+// can assert what the flow does while Vault is down and that it succeeds
+// once Vault is back, but not that secrets survive the restart: that takes
+// startVaultPersistent.
 type vaultServer struct {
 	bin, Addr, Token string
 	port             int
 	cmd              *exec.Cmd
 	done             chan struct{}
 	logs             *syncbuf.Buffer
+
+	// A persistent server (startVaultPersistent) keeps its data in dir.
+	dir       string
+	unsealKey string
+	sealed    bool // the next Start leaves it sealed
+}
+
+// startVaultPersistent starts a Vault server that is not in dev mode: file
+// storage under a folder of the test's own, initialised with one unseal key,
+// KV v2 mounted at secret/. Its data survives a restart; each Start unseals
+// it again unless StartSealed is used. Stopped when the test ends.
+func startVaultPersistent(t *testing.T) *vaultServer {
+	t.Helper()
+	bin := os.Getenv("SIKKA_TEST_VAULT_BIN")
+	if bin == "" {
+		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
+	}
+	v := &vaultServer{bin: bin, port: freePort(t), logs: &syncbuf.Buffer{}, dir: t.TempDir()}
+	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", v.port)
+	cfg := fmt.Sprintf(`storage "file" { path = %q }
+listener "tcp" {
+  address     = "127.0.0.1:%d"
+  tls_disable = true
+}
+disable_mlock = true
+api_addr      = %q
+`, v.dir+"/data", v.port, v.Addr)
+	require.NoError(t, os.WriteFile(v.dir+"/vault.hcl", []byte(cfg), 0o600))
+	t.Cleanup(func() {
+		if v.cmd != nil {
+			v.Stop(t)
+		}
+		if t.Failed() {
+			t.Logf("vault log:\n%s", v.logs)
+		}
+	})
+	v.Start(t)
+	return v
+}
+
+// api returns a Vault client on v with its root token.
+func (v *vaultServer) api(t *testing.T) *vaultapi.Client {
+	t.Helper()
+	c, err := vaultapi.NewClient(&vaultapi.Config{Address: v.Addr, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	c.SetToken(v.Token)
+	return c
+}
+
+// initialise initialises a new persistent server (one key share), unseals
+// it and mounts KV v2 at secret/.
+func (v *vaultServer) initialise(t *testing.T) {
+	t.Helper()
+	c := v.api(t)
+	res, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	require.NoError(t, err, "vault operator init")
+	v.unsealKey, v.Token = res.Keys[0], res.RootToken
+	v.Unseal(t)
+	c.SetToken(v.Token)
+	require.NoError(t, c.Sys().Mount("secret", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}))
+	// KV v2 finishes its set-up in the background: wait until it writes.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.KVv2("secret").Put(context.Background(), "probe", map[string]any{"ok": "1"})
+		if err == nil {
+			require.NoError(t, c.KVv2("secret").DeleteMetadata(context.Background(), "probe"))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("KV v2 at secret/ not writable after 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Unseal unseals a persistent server and waits until it is active.
+func (v *vaultServer) Unseal(t *testing.T) {
+	t.Helper()
+	st, err := v.api(t).Sys().Unseal(v.unsealKey)
+	require.NoError(t, err, "vault operator unseal")
+	require.False(t, st.Sealed)
+	v.waitHealth(t, http.StatusOK)
 }
 
 // startVault starts a dev server and stops it when the test ends. It skips
@@ -165,24 +249,58 @@ func startVault(t *testing.T) *vaultServer {
 	return v
 }
 
-// Start starts the server (again) and waits until /v1/sys/health answers 200.
+// StartSealed starts a persistent server again without unsealing it: Vault
+// answers 503 "Vault is sealed" until Unseal.
+func (v *vaultServer) StartSealed(t *testing.T) {
+	t.Helper()
+	v.sealed = true
+	defer func() { v.sealed = false }()
+	v.Start(t)
+}
+
+// Start starts the server (again) and waits until /v1/sys/health answers
+// 200 (a persistent server is initialised the first time, unsealed the
+// next ones).
 func (v *vaultServer) Start(t *testing.T) {
 	t.Helper()
 	require.Nil(t, v.cmd, "vault already running")
-	cmd := exec.Command(v.bin, "server", "-dev", "-dev-root-token-id="+v.Token,
-		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", v.port), "-dev-no-store-token")
+	var cmd *exec.Cmd
+	if v.dir == "" {
+		cmd = exec.Command(v.bin, "server", "-dev", "-dev-root-token-id="+v.Token,
+			fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", v.port), "-dev-no-store-token")
+	} else {
+		cmd = exec.Command(v.bin, "server", "-config="+v.dir+"/vault.hcl")
+	}
 	cmd.Stdout, cmd.Stderr = v.logs, v.logs
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	require.NoError(t, cmd.Start())
 	v.cmd, v.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(v.done) //nolint:errcheck // exit status is not the point
+	switch {
+	case v.dir == "":
+		v.waitHealth(t, http.StatusOK)
+	case v.unsealKey == "":
+		v.waitHealth(t, http.StatusNotImplemented) // not initialised
+		v.initialise(t)
+	case v.sealed:
+		v.waitHealth(t, http.StatusServiceUnavailable)
+	default:
+		v.waitHealth(t, http.StatusServiceUnavailable)
+		v.Unseal(t)
+	}
+}
+
+// waitHealth waits until /v1/sys/health answers code (200 active, 501 not
+// initialised, 503 sealed).
+func (v *vaultServer) waitHealth(t *testing.T, code int) {
+	t.Helper()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := client.Get(v.Addr + "/v1/sys/health")
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == code {
 				return
 			}
 		}
@@ -192,7 +310,7 @@ func (v *vaultServer) Start(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	t.Fatalf("vault not healthy after 60s; its log:\n%s", v.logs)
+	t.Fatalf("vault health not %d after 60s; its log:\n%s", code, v.logs)
 }
 
 // Stop stops the server (SIGTERM, then SIGKILL after 10s) and waits until

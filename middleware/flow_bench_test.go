@@ -10,6 +10,7 @@ package middleware_test
 // runs with -bench; everything it needs is built inside it.
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -17,8 +18,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/integration/memory"
@@ -111,14 +116,16 @@ type flowBench struct {
 	appURL  string
 	h       *middleware.Handler
 	first   *flowBrowser
+	rec     flowRecorder // records the exchanges of both servers while on
 }
 
 func newFlowBench(b *testing.B) *flowBench {
 	b.Helper()
 	mock := mocksikka.New(mocksikka.WithAutoApprove(mocksikka.DefaultOfficeID))
-	mockSrv := httptest.NewServer(mock)
+	f := &flowBench{mock: mock}
+	mockSrv := httptest.NewServer(f.rec.wrap(mock))
 	b.Cleanup(mockSrv.Close)
-	f := &flowBench{mock: mock, mockURL: mockSrv.URL}
+	f.mockURL = mockSrv.URL
 
 	app := httptest.NewUnstartedServer(nil)
 	f.appURL = "http://" + app.Listener.Addr().String()
@@ -153,7 +160,7 @@ func newFlowBench(b *testing.B) *flowBench {
 	f.h = h
 	mux := http.NewServeMux()
 	h.Mount(mux)
-	app.Config.Handler = mux
+	app.Config.Handler = f.rec.wrap(mux)
 	app.Start()
 	b.Cleanup(app.Close)
 	f.first = f.newBrowser(b)
@@ -209,4 +216,142 @@ func flowBenchGet(b *testing.B, c *http.Client, u string) string {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.Header.Get("Location")
+}
+
+// BenchmarkFlowPaired runs, in each op, one whole connect (as
+// path=connect), then its floor (flowBenchTrips bare round trips to a
+// minimal handler, as path=floor), then a replay: the very requests and
+// answers of a recorded connect (same methods, URLs, headers, cookies and
+// bodies, flowBenchTrips of them) sent to a handler that only writes the
+// recorded answer back. Each part is timed on its own and the ratios are
+// reported per op, so that both sides of each ratio see the same load from
+// the rest of a noisy machine:
+//
+//	x-floor   connect ÷ floor: the target (≤ 1.5)
+//	x-replay  connect ÷ replay: what the flow costs beyond moving its own
+//	          bytes over HTTP: our code, the mock's logic, JSON
+//	connect-µs, floor-µs, replay-µs: the three times per op
+func BenchmarkFlowPaired(b *testing.B) {
+	f := newFlowBench(b)
+	floorSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer floorSrv.Close()
+	floorClient := flowBenchClient(b)
+
+	// Record one connect's exchanges at both servers.
+	f.rec.on.Store(true)
+	f.connect(b)
+	f.rec.on.Store(false)
+	ex := f.rec.ex
+	if len(ex) != flowBenchTrips {
+		b.Fatalf("recorded %d exchanges, want %d", len(ex), flowBenchTrips)
+	}
+	replaySrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		i, _ := strconv.Atoi(r.Header.Get("X-Replay"))
+		e := ex[i]
+		h := w.Header()
+		for k, v := range e.respHeader {
+			h[k] = v
+		}
+		w.WriteHeader(e.status)
+		w.Write(e.respBody)
+	}))
+	defer replaySrv.Close()
+	replayClient := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	replay := func() {
+		for i, e := range ex {
+			req, err := http.NewRequest(e.method, replaySrv.URL+e.target, bytes.NewReader(e.reqBody))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header = e.reqHeader.Clone()
+			req.Header.Set("X-Replay", strconv.Itoa(i))
+			resp, err := replayClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	floor := func() {
+		for range flowBenchTrips {
+			flowBenchGet(b, floorClient, floorSrv.URL+"/x")
+		}
+	}
+	f.connect(b)
+	floor()
+	replay()
+
+	var tConnect, tFloor, tReplay time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		f.connect(b)
+		t1 := time.Now()
+		floor()
+		t2 := time.Now()
+		replay()
+		t3 := time.Now()
+		tConnect += t1.Sub(t0)
+		tFloor += t2.Sub(t1)
+		tReplay += t3.Sub(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tConnect.Microseconds())/n, "connect-µs")
+	b.ReportMetric(float64(tFloor.Microseconds())/n, "floor-µs")
+	b.ReportMetric(float64(tReplay.Microseconds())/n, "replay-µs")
+	b.ReportMetric(tConnect.Seconds()/tFloor.Seconds(), "x-floor")
+	b.ReportMetric(tConnect.Seconds()/tReplay.Seconds(), "x-replay")
+}
+
+// exchange is one recorded HTTP request and its answer.
+type exchange struct {
+	method, target string // target: path and query
+	reqHeader      http.Header
+	reqBody        []byte
+	status         int
+	respHeader     http.Header
+	respBody       []byte
+}
+
+// flowRecorder records the exchanges its wrapped handlers serve while on.
+type flowRecorder struct {
+	on atomic.Bool
+	mu sync.Mutex
+	ex []exchange
+}
+
+func (rc *flowRecorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rc.on.Load() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		tw := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(tw, r)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		rc.ex = append(rc.ex, exchange{
+			method: r.Method, target: r.URL.RequestURI(), reqHeader: r.Header.Clone(), reqBody: body,
+			status: tw.status, respHeader: w.Header().Clone(), respBody: tw.body.Bytes(),
+		})
+	})
+}
+
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(code int) { t.status = code; t.ResponseWriter.WriteHeader(code) }
+func (t *teeWriter) Write(p []byte) (int, error) {
+	t.body.Write(p)
+	return t.ResponseWriter.Write(p)
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,4 +161,75 @@ func mockBenchCall(hc *http.Client, base, ep string, key *mockBenchKeys) error {
 		Items []json.RawMessage `json:"items"`
 	}
 	return json.NewDecoder(resp.Body).Decode(&page)
+}
+
+// BenchmarkMockThroughputPaired measures the same two servers as
+// BenchmarkMockThroughput but alternates them in bursts of 512 requests
+// (16 concurrent clients) inside one run, so that both see the same load
+// from the rest of the machine: the reported ratio (mock req/s ÷ minimal
+// req/s) is paired, burst by burst, and stays meaningful on a noisy
+// machine where the two sub-benchmarks of BenchmarkMockThroughput, seconds
+// apart, may not. b.N counts the mock's requests (the minimal handler
+// answers as many).
+func BenchmarkMockThroughputPaired(b *testing.B) {
+	const clients, burst = 16, 512
+	for _, ep := range []string{"refresh", "authorized_practices"} {
+		b.Run("endpoint="+ep, func(b *testing.B) {
+			mock := mocksikka.New()
+			mockSrv := httptest.NewServer(mock)
+			defer mockSrv.Close()
+			body := mockBenchAnswer(b, mockSrv.URL, ep)
+			minSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				w.Write(body)
+			}))
+			defer minSrv.Close()
+			tr := &http.Transport{MaxIdleConnsPerHost: 1024, MaxIdleConns: 1024}
+			defer tr.CloseIdleConnections()
+			hc := &http.Client{Transport: tr}
+			keys := make([]mockBenchKeys, clients)
+			minKeys := make([]mockBenchKeys, clients)
+			for i := range keys {
+				keys[i] = mockBenchKey(b, mockSrv.URL)
+				minKeys[i] = keys[i]
+			}
+			var fails atomic.Int64
+			run := func(base string, ks []mockBenchKeys, n int) time.Duration {
+				start := time.Now()
+				var wg sync.WaitGroup
+				for c := range clients {
+					calls := n / clients
+					if c < n%clients {
+						calls++
+					}
+					wg.Add(1)
+					go func(k *mockBenchKeys) {
+						defer wg.Done()
+						for range calls {
+							if err := mockBenchCall(hc, base, ep, k); err != nil && fails.Add(1) == 1 {
+								b.Error(err)
+							}
+						}
+					}(&ks[c])
+				}
+				wg.Wait()
+				return time.Since(start)
+			}
+			run(mockSrv.URL, keys, clients) // warm: connections open
+			run(minSrv.URL, minKeys, clients)
+			var tMock, tMin time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				n := min(burst, b.N-done)
+				tMock += run(mockSrv.URL, keys, n)
+				tMin += run(minSrv.URL, minKeys, n)
+				done += n
+			}
+			b.ReportMetric(float64(b.N)/tMock.Seconds(), "mock-req/s")
+			b.ReportMetric(float64(b.N)/tMin.Seconds(), "minimal-req/s")
+			b.ReportMetric(tMin.Seconds()/tMock.Seconds(), "x-minimal-req/s")
+		})
+	}
 }

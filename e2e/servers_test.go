@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -64,7 +65,19 @@ func startPostgres(t *testing.T) *pgCluster {
 	out, err := c.pg(t, "initdb", "-D", dir+"/data", "-U", "postgres", "-A", "trust", "-E", "UTF8",
 		"--locale=C.UTF-8", "--no-sync")
 	require.NoError(t, err, "initdb: %s", out)
-	c.Start(t)
+	// The port was free a moment ago; another process may take it first.
+	for attempt := 1; ; attempt++ {
+		out, err := c.start(t)
+		if err == nil {
+			break
+		}
+		log, _ := os.ReadFile(c.dir + "/server.log")
+		if attempt == 3 || !strings.Contains(string(log), "could not bind") {
+			t.Fatalf("pg_ctl start: %v: %s\n%s", err, out, log)
+		}
+		c.port = freePort(t)
+		c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/sikka_test?sslmode=disable", c.port)
+	}
 	out, err = c.pg(t, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres", "sikka_test")
 	require.NoError(t, err, "createdb: %s", out)
 	return c
@@ -87,9 +100,13 @@ func (c *pgCluster) pg(t *testing.T, prog string, args ...string) ([]byte, error
 // connections.
 func (c *pgCluster) Start(t *testing.T) {
 	t.Helper()
-	out, err := c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-l", c.dir+"/server.log", "-w", "-t", "30", "-o",
-		fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", c.port, c.dir), "start")
+	out, err := c.start(t)
 	require.NoError(t, err, "pg_ctl start: %s", out)
+}
+
+func (c *pgCluster) start(t *testing.T) ([]byte, error) {
+	return c.pg(t, "pg_ctl", "-D", c.dir+"/data", "-l", c.dir+"/server.log", "-w", "-t", "30", "-o",
+		fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", c.port, c.dir), "start")
 }
 
 // Stop stops the cluster with mode "fast" (clients disconnected, a clean
@@ -160,17 +177,7 @@ func startVaultPersistent(t *testing.T) *vaultServer {
 	if bin == "" {
 		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
 	}
-	v := &vaultServer{bin: bin, port: freePort(t), logs: &syncbuf.Buffer{}, dir: t.TempDir()}
-	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", v.port)
-	cfg := fmt.Sprintf(`storage "file" { path = %q }
-listener "tcp" {
-  address     = "127.0.0.1:%d"
-  tls_disable = true
-}
-disable_mlock = true
-api_addr      = %q
-`, v.dir+"/data", v.port, v.Addr)
-	require.NoError(t, os.WriteFile(v.dir+"/vault.hcl", []byte(cfg), 0o600))
+	v := &vaultServer{bin: bin, logs: &syncbuf.Buffer{}, dir: t.TempDir()}
 	t.Cleanup(func() {
 		if v.cmd != nil {
 			v.Stop(t)
@@ -179,8 +186,37 @@ api_addr      = %q
 			t.Logf("vault log:\n%s", v.logs)
 		}
 	})
-	v.Start(t)
+	v.firstStart(t)
 	return v
+}
+
+// firstStart picks the server's port and starts it, on another port if
+// another process took the free one first.
+func (v *vaultServer) firstStart(t *testing.T) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		v.port = freePort(t)
+		v.Addr = fmt.Sprintf("http://127.0.0.1:%d", v.port)
+		if v.dir != "" {
+			cfg := fmt.Sprintf(`storage "file" { path = %q }
+listener "tcp" {
+  address     = "127.0.0.1:%d"
+  tls_disable = true
+}
+disable_mlock = true
+api_addr      = %q
+`, v.dir+"/data", v.port, v.Addr)
+			require.NoError(t, os.WriteFile(v.dir+"/vault.hcl", []byte(cfg), 0o600))
+		}
+		err := v.start(t)
+		if err == nil {
+			return
+		}
+		if attempt == 3 || !strings.Contains(v.logs.String(), "address already in use") {
+			t.Fatalf("%v; its log:\n%s", err, v.logs)
+		}
+		v.logs = &syncbuf.Buffer{}
+	}
 }
 
 // api returns a Vault client on v with its root token.
@@ -224,7 +260,7 @@ func (v *vaultServer) Unseal(t *testing.T) {
 	st, err := v.api(t).Sys().Unseal(v.unsealKey)
 	require.NoError(t, err, "vault operator unseal")
 	require.False(t, st.Sealed)
-	v.waitHealth(t, http.StatusOK)
+	require.NoError(t, v.waitHealth(t, http.StatusOK))
 }
 
 // startVault starts a dev server and stops it when the test ends. It skips
@@ -235,8 +271,7 @@ func startVault(t *testing.T) *vaultServer {
 	if bin == "" {
 		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
 	}
-	v := &vaultServer{bin: bin, port: freePort(t), Token: "fault-" + randomHex(t), logs: &syncbuf.Buffer{}}
-	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", v.port)
+	v := &vaultServer{bin: bin, Token: "fault-" + randomHex(t), logs: &syncbuf.Buffer{}}
 	t.Cleanup(func() {
 		if v.cmd != nil {
 			v.Stop(t)
@@ -245,7 +280,7 @@ func startVault(t *testing.T) *vaultServer {
 			t.Logf("vault log:\n%s", v.logs)
 		}
 	})
-	v.Start(t)
+	v.firstStart(t)
 	return v
 }
 
@@ -263,6 +298,15 @@ func (v *vaultServer) StartSealed(t *testing.T) {
 // next ones).
 func (v *vaultServer) Start(t *testing.T) {
 	t.Helper()
+	if err := v.start(t); err != nil {
+		t.Fatalf("%v; its log:\n%s", err, v.logs)
+	}
+}
+
+// start is Start, returning an error when the server exits at once (its
+// port taken, say).
+func (v *vaultServer) start(t *testing.T) error {
+	t.Helper()
 	require.Nil(t, v.cmd, "vault already running")
 	var cmd *exec.Cmd
 	if v.dir == "" {
@@ -276,41 +320,62 @@ func (v *vaultServer) Start(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	v.cmd, v.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(v.done) //nolint:errcheck // exit status is not the point
+	code := http.StatusOK
 	switch {
 	case v.dir == "":
-		v.waitHealth(t, http.StatusOK)
 	case v.unsealKey == "":
-		v.waitHealth(t, http.StatusNotImplemented) // not initialised
-		v.initialise(t)
-	case v.sealed:
-		v.waitHealth(t, http.StatusServiceUnavailable)
+		code = http.StatusNotImplemented // not initialised
 	default:
-		v.waitHealth(t, http.StatusServiceUnavailable)
+		code = http.StatusServiceUnavailable // sealed
+	}
+	if err := v.waitHealth(t, code); err != nil {
+		v.cmd = nil
+		return err
+	}
+	switch {
+	case v.dir == "" || v.sealed:
+	case v.unsealKey == "":
+		v.initialise(t)
+	default:
 		v.Unseal(t)
 	}
+	return nil
 }
 
 // waitHealth waits until /v1/sys/health answers code (200 active, 501 not
-// initialised, 503 sealed).
-func (v *vaultServer) waitHealth(t *testing.T, code int) {
+// initialised, 503 sealed); an error if the server exits meanwhile.
+func (v *vaultServer) waitHealth(t *testing.T, code int) error {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-v.done:
+			return errors.New("vault exited at start")
+		default:
+		}
 		res, err := client.Get(v.Addr + "/v1/sys/health")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == code {
-				return
+				// Make sure it was ours that answered, not a server that
+				// took the port first while ours failed to bind.
+				select {
+				case <-v.done:
+					return errors.New("vault exited at start")
+				case <-time.After(200 * time.Millisecond):
+					return nil
+				}
 			}
 		}
 		select {
 		case <-v.done:
-			t.Fatalf("vault exited at start; its log:\n%s", v.logs)
+			return errors.New("vault exited at start")
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	t.Fatalf("vault health not %d after 60s; its log:\n%s", code, v.logs)
+	return nil
 }
 
 // Stop stops the server (SIGTERM, then SIGKILL after 10s) and waits until

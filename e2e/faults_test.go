@@ -8,8 +8,11 @@ package e2e
 // keeps cookies and follows nothing by itself), then checks
 //
 //   - the browser's outcome: the exact status/reason of the frontend redirect;
+//   - the setup page the browser lands on shows that outcome's message;
 //   - the stores, read directly (not through any fault): no ACTIVE record
-//     lacks its secret, no secret lacks its ACTIVE record;
+//     lacks its secret, no secret lacks its ACTIVE record (right after the
+//     fault, a secret may wait under a pending marker for the reconciler;
+//     once healed, no marker is left);
 //   - once the fault is healed, the same account connects: status=success.
 //
 // Faults come from the mock's InjectFault, from internal/faultproxy (a TCP
@@ -53,7 +56,8 @@ const (
 	outInternal    = "status=error&reason=internal"
 )
 
-// knownBugs runs the tests of known product bugs, which otherwise skip.
+// knownBugsEnv, set to 1, runs the cells of known product bugs, which
+// otherwise skip (they fail).
 const knownBugsEnv = "SIKKA_TEST_KNOWN_BUGS"
 
 func skipKnownBug(t *testing.T, bug string) {
@@ -653,7 +657,7 @@ func TestFaultSikkaRequestKey(t *testing.T) {
 		// closes): the exchange cannot be retried (the code is gone), so
 		// the browser is told Sikka is unavailable and starts again.
 		{name: "answer-lost", inject: func(t *testing.T, e *faultEnv) { e.mock.dropAfter(requestKey, 1) },
-			want: result{Outcome: outUnavailable},
+			want:  result{Outcome: outUnavailable},
 			check: func(t *testing.T, e *faultEnv) { assert.Equal(t, 1, spentCodes(e)) }},
 		{name: "refused", inject: func(t *testing.T, e *faultEnv) { require.NoError(t, e.mock.API.Refuse()) },
 			want: result{Outcome: outUnavailable},
@@ -834,8 +838,8 @@ func TestFaultNonceStore(t *testing.T) {
 			heal: func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "sikka_state_nonces") },
 			want: result{Stage: "start", Outcome: outInternal}},
 		{name: "callback-error", inject: func(t *testing.T, e *faultEnv) { e.failWrites(t, "sikka_state_nonces", "DELETE") },
-			heal: func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "sikka_state_nonces") },
-			want: result{Outcome: outInternal},
+			heal:  func(t *testing.T, e *faultEnv) { e.unfailWrites(t, "sikka_state_nonces") },
+			want:  result{Outcome: outInternal},
 			check: func(t *testing.T, e *faultEnv) { assert.Zero(t, spentCodes(e), "the code was not spent") }},
 		// What the browser should get instead: an answer (internal) in a
 		// bounded time.

@@ -290,4 +290,3 @@ func TestHTTPTargetDownIsBadGateway(t *testing.T) {
 		t.Fatalf("%d %v, want 502", code, err)
 	}
 }
-

@@ -135,7 +135,7 @@ run() {
 	local name=$1 pkg=$2 bench=$3
 	shift 3
 	log "$name: go test -run '^\$' -bench '$bench' $* $pkg"
-	go test -run '^$' -bench "$bench" "$@" "$pkg" | tee "$OUT/$name.txt" | grep -E '^(Benchmark|ok|FAIL|---)' >&2
+	go test -run '^$' -bench "$bench" "$@" "$pkg" | tee "$OUT/$name.txt" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---)' >&2
 }
 
 bstat() { # bstat NAME benchstat-args…

@@ -632,6 +632,7 @@ const (
 // TestFaultSikkaRequestKey: the code exchange. It is never retried (a code
 // is single-use), so one failure is the outcome.
 func TestFaultSikkaRequestKey(t *testing.T) {
+	t.Parallel() // mostly waiting (a 10s timeout): overlap with the next one
 	fault := func(f mocksikka.Fault) func(*testing.T, *faultEnv) {
 		return func(t *testing.T, e *faultEnv) {
 			f.Endpoint, f.Grant = requestKey, "authorization_code"
@@ -671,6 +672,7 @@ func TestFaultSikkaRequestKey(t *testing.T) {
 // exchange. A GET is retried (3 attempts) on 5xx and network errors, so
 // the faults last until healed, except the timeout (once, see below).
 func TestFaultSikkaAuthorizedPractices(t *testing.T) {
+	t.Parallel()
 	fault := func(f mocksikka.Fault) func(*testing.T, *faultEnv) {
 		return func(t *testing.T, e *faultEnv) {
 			f.Endpoint = practices
@@ -958,11 +960,14 @@ func TestFaultVaultRestart(t *testing.T) {
 	// success once it is back.
 	t.Run("dev", func(t *testing.T) {
 		v := startVault(t)
-		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true})
+		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true, vaultTimeout: 2 * time.Second})
 		b := e.client(t, cellAccount)
 
 		v.Stop(t)
+		begin := time.Now()
 		assert.Equal(t, internal, e.flow(t, b), "while Vault is stopped")
+		t.Logf("while stopped: internal after %v (the Vault client retries until SIKKA_VAULT_TIMEOUT)",
+			time.Since(begin).Round(time.Millisecond))
 		assert.Equal(t, 1, spentCodes(e))
 		assert.Empty(t, e.activeRecords(t), "no record without its secret")
 
@@ -978,7 +983,7 @@ func TestFaultVaultRestart(t *testing.T) {
 	// reconnects once it is unsealed.
 	t.Run("persistent", func(t *testing.T) {
 		v := startVaultPersistent(t)
-		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true})
+		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true, vaultTimeout: 2 * time.Second})
 		b := e.client(t, cellAccount)
 		require.Equal(t, success, e.flow(t, b))
 		require.Equal(t, []string{cellAccount}, e.connected(t))

@@ -2,7 +2,6 @@ package mocksikka
 
 import (
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -107,7 +106,27 @@ var publicParams = map[string]bool{
 	"limit": true, "offset": true, "show": true, "decision": true,
 }
 
-var plainName = regexp.MustCompile(`^[A-Za-z_-]{1,40}$`)
+// isPlainName reports whether s matches ^[A-Za-z_-]{1,40}$ (names that look like names).
+func isPlainName(s string) bool { return isWord(s, true) }
+
+// isWord reports whether s is 1 to 40 bytes of [a-z_], or of [A-Za-z_-] when wide is set:
+// what the regular expressions ^[a-z_]{1,40}$ and ^[A-Za-z_-]{1,40}$ match, without running
+// one for every request.
+func isWord(s string, wide bool) bool {
+	if len(s) < 1 || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', c == '_':
+		case wide && ('A' <= c && c <= 'Z' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // maskQuery returns raw with secret values masked; a parameter name that does not look like a
 // name (a key pasted as a name, say) is masked too.
@@ -130,7 +149,7 @@ func maskQuery(raw string) string {
 			switch {
 			case publicParams[k]:
 				b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(clip(v)))
-			case plainName.MatchString(k):
+			case isPlainName(k):
 				b.WriteString(k + "=***")
 			default:
 				b.WriteString("***=***")
@@ -140,11 +159,9 @@ func maskQuery(raw string) string {
 	return b.String()
 }
 
-var grantName = regexp.MustCompile(`^[a-z_]{1,40}$`)
-
 // plainGrant returns g if it is a plain lower-case name, else "other".
 func plainGrant(g string) string {
-	if g == "" || grantName.MatchString(g) {
+	if g == "" || isWord(g, false) { // ^[a-z_]{1,40}$
 		return g
 	}
 	return "other"

@@ -89,9 +89,10 @@ func (st *store) redeemCode(code, appID string, now time.Time) (officeID string,
 
 // newKey issues a fresh key pair for appID and officeID, valid from now for ttl.
 func (st *store) newKey(appID, officeID string, now time.Time, ttl time.Duration) *keyPair {
+	keys := randomHex(32) // one read for both keys
 	k := &keyPair{
-		requestKey: randomHex(16),
-		refreshKey: randomHex(16),
+		requestKey: keys[:32],
+		refreshKey: keys[32:],
 		appID:      appID,
 		officeID:   officeID,
 		start:      now,

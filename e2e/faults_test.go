@@ -22,6 +22,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,9 +78,10 @@ type faultMock struct {
 	URL string
 	API *faultproxy.Proxy
 
-	mu    sync.Mutex
-	hooks map[string]func(w http.ResponseWriter) // by "METHOD /path"; each runs once
-	drops map[string]int                         // by "METHOD /path": calls still to drop
+	mu      sync.Mutex
+	hooks   map[string]func(w http.ResponseWriter) // by "METHOD /path"; each runs once
+	drops   map[string]int                         // by "METHOD /path": calls still to drop
+	secrets []string                               // every code and key the mock handed out
 }
 
 func startFaultMock(t *testing.T) *faultMock {
@@ -99,16 +101,22 @@ func startFaultMock(t *testing.T) *faultMock {
 		if hook != nil {
 			hook(w)
 		}
-		if !drop {
-			m.Server.ServeHTTP(w, r)
+		rec := httptest.NewRecorder()
+		m.Server.ServeHTTP(rec, r)
+		m.remember(rec)
+		if drop {
+			// The call took effect (a code is spent), then the connection
+			// drops before any answer.
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
 			return
 		}
-		// The mock does the call (a code is spent), then the connection
-		// drops before any answer.
-		m.Server.ServeHTTP(httptest.NewRecorder(), r)
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
 		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes()) //nolint:errcheck // the client went away
 	}))
 	m.URL = "http://" + srv
 	p, err := faultproxy.New(srv)
@@ -116,6 +124,45 @@ func startFaultMock(t *testing.T) *faultMock {
 	t.Cleanup(func() { p.Close() })
 	m.API = p
 	return m
+}
+
+// remember keeps the codes (in redirects) and keys (in request_key
+// answers) the mock hands out, for the leak scan.
+func (m *faultMock) remember(rec *httptest.ResponseRecorder) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, err := url.Parse(rec.Header().Get("Location")); err == nil && u.Query().Get("code") != "" {
+		m.secrets = append(m.secrets, u.Query().Get("code"))
+	}
+	var key struct {
+		RequestKey string `json:"request_key"`
+		RefreshKey string `json:"refresh_key"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &key) == nil {
+		for _, k := range []string{key.RequestKey, key.RefreshKey} {
+			if k != "" {
+				m.secrets = append(m.secrets, k)
+			}
+		}
+	}
+}
+
+// assertNoLeaks fails if the demo's log holds a code or key the mock
+// handed out, the app key or a practice's secret key: errors from failing
+// dependencies must not carry them either.
+func (e *faultEnv) assertNoLeaks(t *testing.T) {
+	t.Helper()
+	e.mock.mu.Lock()
+	secrets := append([]string{mocksikka.DefaultAppKey}, e.mock.secrets...)
+	e.mock.mu.Unlock()
+	require.Greater(t, len(secrets), 2, "the flows handed out codes and keys")
+	for _, p := range mocksikka.DefaultPractices() {
+		secrets = append(secrets, p.SecretKey)
+	}
+	logs := e.demo.logs.String()
+	for _, s := range secrets {
+		assert.NotContains(t, logs, s, "a secret reached the demo's log")
+	}
 }
 
 // dropAfter makes the next n calls of endpoint take effect at the mock and
@@ -606,6 +653,7 @@ func (c cell) run(t *testing.T, o envOpts) {
 	again := e.flow(t, b)
 	assert.Equal(t, result{Stage: "callback", Outcome: outSuccess}, again, "the same account once the fault is gone")
 	assert.Equal(t, []string{cellAccount}, e.connected(t), "after the healed flow")
+	e.assertNoLeaks(t)
 }
 
 func runCells(t *testing.T, o envOpts, cells []cell) {
@@ -705,7 +753,10 @@ func TestFaultSikkaAuthorizedPractices(t *testing.T) {
 			}},
 		// The answer lost once (the connection closes): a GET is retried.
 		{name: "answer-lost-once", inject: func(t *testing.T, e *faultEnv) { e.mock.dropAfter(practices, 1) },
-			want: result{Outcome: outSuccess}, connected: true},
+			want: result{Outcome: outSuccess}, connected: true,
+			check: func(t *testing.T, e *faultEnv) {
+				assert.Equal(t, 2, e.mock.Count(practices, ""), "the dropped call, then the retry")
+			}},
 		// The exchange goes through on a connection the mock closes after
 		// answering; the API port is closed at the same moment, so the
 		// lookup's connections are refused.
@@ -930,6 +981,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
+	e.assertNoLeaks(t)
 }
 
 // signalAll sends sig to each of pids (processes of the test's own cluster).
@@ -975,6 +1027,7 @@ func TestFaultVaultRestart(t *testing.T) {
 		assert.Empty(t, e.connected(t))
 		assert.Equal(t, success, e.flow(t, b), "once Vault is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
+		e.assertNoLeaks(t)
 	})
 
 	// A server with file storage keeps its secrets: the account connected
@@ -1002,5 +1055,6 @@ func TestFaultVaultRestart(t *testing.T) {
 		assert.Equal(t, before, secretVersion(t, e, cellAccount), "no failed reconnect wrote it")
 		assert.Equal(t, success, e.flow(t, b), "once Vault is unsealed")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
+		e.assertNoLeaks(t)
 	})
 }

@@ -775,7 +775,7 @@ func TestFaultSikkaAuthorizedPractices(t *testing.T) {
 
 // ---- the secret store: Vault behind the HTTP fault proxy -------------------
 
-// TestFaultSecretStore runs the demo with SIKKA_VAULT_TIMEOUT=2s so that a
+// TestFaultSecretStore runs the demo with SIKKA_VAULT_TIMEOUT=3s so that a
 // timeout cell stays short.
 func TestFaultSecretStore(t *testing.T) {
 	every := func(r faultproxy.Rule) func(*testing.T, *faultEnv) {
@@ -784,15 +784,15 @@ func TestFaultSecretStore(t *testing.T) {
 	nothingWritten := func(t *testing.T, e *faultEnv) {
 		assert.Equal(t, 1, spentCodes(e), "the code was spent before the store failed")
 	}
-	runCells(t, envOpts{vaultTimeout: 2 * time.Second}, []cell{
+	runCells(t, envOpts{vaultTimeout: 3 * time.Second}, []cell{
 		{name: "503", inject: every(faultproxy.Rule{Status: 503}), want: result{Outcome: outInternal}, check: nothingWritten},
 		{name: "500", inject: every(faultproxy.Rule{Status: 500}), want: result{Outcome: outInternal}, check: nothingWritten},
 		// The token refused (revoked, say).
 		{name: "403", inject: every(faultproxy.Rule{Status: 403}), want: result{Outcome: outInternal}, check: nothingWritten},
-		// Each request 300ms late: a Put is two round trips, well within 2s.
+		// Each request 300ms late: a Put is two round trips, well within 3s.
 		{name: "slow", inject: every(faultproxy.Rule{Delay: 300 * time.Millisecond}),
 			want: result{Outcome: outSuccess}, connected: true},
-		{name: "timeout", inject: every(faultproxy.Rule{Delay: 3 * time.Second}), want: result{Outcome: outInternal}},
+		{name: "timeout", inject: every(faultproxy.Rule{Delay: 4 * time.Second}), want: result{Outcome: outInternal}},
 		{name: "blackhole", inject: func(t *testing.T, e *faultEnv) { e.vaultProxy.Blackhole() },
 			want: result{Outcome: outInternal}},
 		{name: "refused", inject: func(t *testing.T, e *faultEnv) {

@@ -74,12 +74,19 @@ func (c *call) json(status int, v any) {
 			jsonBuffers.Put(buf)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)              // links keep a plain "&", as Sikka writes them
-	if err := enc.Encode(v); err != nil { // only the mock's own types are encoded; this cannot happen
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"http_code":"500"}` + "\n")
+	switch v := v.(type) {
+	case keyResponse: // the hot answers: written directly, byte for byte what the encoder writes
+		buf.Write(append(v.appendJSON(buf.AvailableBuffer()), '\n'))
+	case listEnvelope:
+		buf.Write(append(v.appendJSON(buf.AvailableBuffer()), '\n'))
+	default:
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)              // links keep a plain "&", as Sikka writes them
+		if err := enc.Encode(v); err != nil { // only the mock's own types are encoded; this cannot happen
+			status = http.StatusInternalServerError
+			buf.Reset()
+			buf.WriteString(`{"http_code":"500"}` + "\n")
+		}
 	}
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
@@ -143,4 +150,105 @@ func (c *call) baseURL() string {
 		}
 	}
 	return scheme + "://" + host + prefix
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json's Encoder with
+// SetEscapeHTML(false) writes it: printable ASCII other than '"' and '\\' as is; anything else
+// (control characters, non-ASCII, invalid UTF-8) through the encoder itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			var q bytes.Buffer
+			enc := json.NewEncoder(&q)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(q.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONField appends ,"name":"value" (no comma when first).
+func appendJSONField(b []byte, first bool, name, value string) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, value)
+}
+
+// appendJSON writes r as encoding/json does (field order, omitempty refresh_key).
+func (r keyResponse) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appendJSONField(b, true, "href", r.Href)
+	b = appendJSONField(b, false, "request_key", r.RequestKey)
+	if r.RefreshKey != "" {
+		b = appendJSONField(b, false, "refresh_key", r.RefreshKey)
+	}
+	b = appendJSONField(b, false, "start_time", r.StartTime)
+	b = appendJSONField(b, false, "end_time", r.EndTime)
+	b = appendJSONField(b, false, "expires_in", r.ExpiresIn)
+	b = appendJSONField(b, false, "issued_to", r.IssuedTo)
+	b = appendJSONField(b, false, "status", r.Status)
+	b = appendJSONField(b, false, "request_count", r.RequestCount)
+	b = appendJSONField(b, false, "scope", r.Scope)
+	b = appendJSONField(b, false, "domain", r.Domain)
+	return append(b, '}')
+}
+
+// appendJSON writes e as encoding/json does.
+func (e listEnvelope) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appendJSONField(b, true, "offset", e.Offset)
+	b = appendJSONField(b, false, "limit", e.Limit)
+	b = appendJSONField(b, false, "total_count", e.TotalCount)
+	b = appendJSONField(b, false, "execution_time", e.ExecutionTime)
+	b = append(b, `,"pagination":{`...)
+	b = appendJSONField(b, true, "first", e.Pagination.First)
+	b = appendJSONField(b, false, "previous", e.Pagination.Previous)
+	b = appendJSONField(b, false, "current", e.Pagination.Current)
+	b = appendJSONField(b, false, "next", e.Pagination.Next)
+	b = appendJSONField(b, false, "last", e.Pagination.Last)
+	b = append(b, `},"items":`...)
+	if e.Items == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, it := range e.Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = it.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSON writes p as encoding/json does (omitempty secret_key).
+func (p practiceItem) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appendJSONField(b, true, "office_id", p.OfficeID)
+	b = appendJSONField(b, false, "practice_id", p.PracticeID)
+	if p.SecretKey != "" {
+		b = appendJSONField(b, false, "secret_key", p.SecretKey)
+	}
+	b = appendJSONField(b, false, "practice_name", p.PracticeName)
+	b = appendJSONField(b, false, "practice_management_system", p.PracticeManagementSystem)
+	b = appendJSONField(b, false, "practice_management_system_version", p.PracticeManagementSystemVersion)
+	b = appendJSONField(b, false, "domain", p.Domain)
+	b = appendJSONField(b, false, "address", p.Address)
+	b = appendJSONField(b, false, "city", p.City)
+	b = appendJSONField(b, false, "state", p.State)
+	b = appendJSONField(b, false, "zip", p.Zip)
+	b = appendJSONField(b, false, "email", p.Email)
+	b = appendJSONField(b, false, "href", p.Href)
+	b = appendJSONField(b, false, "data_insert_date", p.DataInsertDate)
+	b = appendJSONField(b, false, "data_synchronization_date", p.DataSynchronizationDate)
+	b = appendJSONField(b, false, "practice_management_system_refresh_date", p.PracticeManagementSystemRefreshAt)
+	return append(b, '}')
 }

@@ -31,6 +31,10 @@ const connectTimeout = time.Minute
 // own cookie.
 const cookiePrefix = "sikka_flow_"
 
+// nonceTimeout bounds each call to the nonce store, so a store that stopped
+// answering costs the browser an internal error, not an endless wait.
+const nonceTimeout = 10 * time.Second
+
 // Handler serves the four routes of the connect flow under Config.Prefix:
 //
 //	GET  {prefix}/start       mint a state, set the binding cookie, 302 to Sikka
@@ -218,7 +222,9 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, e *entry) {
 	key := h.cfg.StateKeys[0]
 	token := encodeState(key, s)
 	ttl := h.cfg.StateTTL + ClockSkew
-	if err := h.cfg.Nonces.Save(r.Context(), s.nonceString(), s.issued.Add(ttl)); err != nil {
+	saveCtx, cancel := context.WithTimeout(r.Context(), nonceTimeout)
+	defer cancel()
+	if err := h.cfg.Nonces.Save(saveCtx, s.nonceString(), s.issued.Add(ttl)); err != nil {
 		fail(fmt.Errorf("middleware: save nonce: %w", err))
 		return
 	}
@@ -372,7 +378,9 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request, e *entry) 
 			return refuse(acct, ErrStateNoCookie)
 		}
 	}
-	fresh, err := h.cfg.Nonces.Consume(r.Context(), s.nonceString())
+	consumeCtx, cancel := context.WithTimeout(r.Context(), nonceTimeout)
+	defer cancel()
+	fresh, err := h.cfg.Nonces.Consume(consumeCtx, s.nonceString())
 	if err != nil {
 		return Outcome{Status: StatusError, Reason: ReasonInternal, Err: fmt.Errorf("middleware: consume nonce: %w", err), AccountID: acct}
 	}

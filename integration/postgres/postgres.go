@@ -36,9 +36,16 @@ var _ integration.Repository = (*Repository)(nil)
 func New(db *sqlx.DB) *Repository { return &Repository{db: db} }
 
 // Open connects to the PostgreSQL at url (a lib/pq URL or DSN), checks the
-// connection, and applies the migrations.
-func Open(ctx context.Context, url string) (*Repository, *sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+// connection, and applies the migrations. Its connections give up on a
+// server that stops answering after an I/O timeout (WithIOTimeout; default
+// DefaultIOTimeout), so no call waits forever. A pool of the host's own can
+// be passed to New instead.
+func Open(ctx context.Context, url string, opts ...Option) (*Repository, *sqlx.DB, error) {
+	o := options{ioTimeout: DefaultIOTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := openDB(url, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: open: %w", err)
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -115,4 +116,27 @@ func TestLocksLeaveRoomInABoundedPool(t *testing.T) {
 	for err := range errs {
 		assert.NoError(t, err)
 	}
+}
+
+// A server that accepts connections and never answers (a frozen or
+// blackholed PostgreSQL) is an error after the I/O timeout, whatever the
+// caller's context says.
+func TestOpenGivesUpOnASilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	begin := time.Now()
+	_, _, err = postgres.Open(context.Background(), "postgres://u@"+ln.Addr().String()+"/db?sslmode=disable",
+		postgres.WithIOTimeout(300*time.Millisecond))
+	require.Error(t, err)
+	assert.Less(t, time.Since(begin), 10*time.Second, "gave up after the I/O timeout")
 }

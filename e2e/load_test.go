@@ -80,9 +80,14 @@ func TestLoad(t *testing.T) {
 		require.NoError(t, mock.AddPractice(practices[i]))
 	}
 
+	// The Vault calls of 200 callbacks queued in one process on two shared
+	// cores can wait longer than the store's default 5 s bound (seen at a
+	// load average of 18: 2 of 1,000 flows ended cleanly in reason=internal,
+	// "context deadline exceeded"); the test measures loss and latency, so
+	// it gives them 30 s, well inside the callback's one-minute bound.
 	d := startDemo(t, []string{
 		"SIKKA_SECRETS=vault", "VAULT_ADDR=" + vaultAddr, "VAULT_TOKEN=" + vaultToken, "SIKKA_VAULT_PREFIX=" + vaultPrefix,
-		"DATABASE_URL=" + dbURL,
+		"SIKKA_VAULT_TIMEOUT=30s", "DATABASE_URL=" + dbURL,
 	}, "-sikka-url", mock.URL, "-refresh-interval", "0")
 
 	// The run stops by itself: every request carries this deadline.
@@ -111,20 +116,23 @@ func TestLoad(t *testing.T) {
 	wall := time.Since(start)
 	peak := peakConns()
 
-	// Every flow succeeded, client side.
+	// Every flow succeeded, client side. A failed one is reported, and the
+	// checks below then hold it to a clean failure: no record, no secret.
 	var lat []time.Duration
-	failed := 0
+	failed := map[string]bool{}
 	for _, f := range flows {
 		if f.err != nil {
-			failed++
-			if failed <= 10 {
+			failed[f.account] = true
+			if len(failed) <= 10 {
 				t.Errorf("flow %s: %v", f.account, f.err)
 			}
 			continue
 		}
 		lat = append(lat, f.callback)
 	}
-	require.Zero(t, failed, "%d of %d flows failed", failed, n)
+	assert.Empty(t, failed, "%d of %d flows failed", len(failed), n)
+	require.NotEmpty(t, lat, "no flow succeeded")
+	ok := n - len(failed)
 	slices.Sort(lat)
 	p50, p99 := loadPercentile(lat, 50), loadPercentile(lat, 99)
 	var sum time.Duration
@@ -134,12 +142,13 @@ func TestLoad(t *testing.T) {
 	server := serverCallbackDurations(d.logs.String())
 	report := fmt.Sprintf("sikka-connect load test (%s): %d connect flows from %d concurrent clients, one sikka-demo process\n"+
 		"backends: PostgreSQL + Vault (dev server), mock Sikka in the test process; %s, GOMAXPROCS %d, %d CPUs\n"+
+		"failed flows: %d\n"+
 		"wall time: %s (%.0f flows/s)\n"+
 		"callback latency (client side): p50 %s, p99 %s, mean %s, max %s\n"+
 		"callback latency (the demo's duration_ms): p50 %s, p99 %s\n"+
 		"peak PostgreSQL client connections (whole cluster): %d\n"+
 		"date: %s\n",
-		mode, n, clients, runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(),
+		mode, n, clients, runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), len(failed),
 		wall.Round(time.Millisecond), float64(n)/wall.Seconds(),
 		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond),
 		(sum / time.Duration(len(lat))).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond),
@@ -158,7 +167,7 @@ func TestLoad(t *testing.T) {
 		Ref     string `db:"secret_ref"`
 	}
 	require.NoError(t, db.Select(&rows, `SELECT account_id, office_id, status, secret_ref FROM pms_integrations`))
-	require.Len(t, rows, n, "one record per flow")
+	require.Len(t, rows, ok, "one record per successful flow")
 	want := map[string]loadFlow{}
 	for _, f := range flows {
 		want[f.account] = f
@@ -169,11 +178,12 @@ func TestLoad(t *testing.T) {
 		if !assert.True(t, ok, "record of unknown account %s", r.Account) {
 			continue
 		}
+		assert.False(t, failed[r.Account], "a failed flow left a record: %s", r.Account)
 		assert.Equal(t, "ACTIVE", r.Status, r.Account)
 		assert.Equal(t, f.office, r.Office, r.Account)
 		refs[r.Account] = r.Ref
 	}
-	require.Len(t, refs, n, "no account twice")
+	require.Len(t, refs, ok, "no account twice")
 
 	// …each secret in Vault, holding the same office and its secret key,
 	// and no secret without its record.
@@ -188,6 +198,12 @@ func TestLoad(t *testing.T) {
 		f := flows[i]
 		path := vaultPrefix + "/parlae/pms/sikka/" + f.account
 		s, err := vc.KVv2("secret").Get(ctx, path)
+		if failed[f.account] {
+			if !errors.Is(err, vaultapi.ErrSecretNotFound) {
+				return fmt.Errorf("a failed flow left a secret (or Vault failed): %s: %v", f.account, err)
+			}
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("secret of %s: %w", f.account, err)
 		}
@@ -205,7 +221,7 @@ func TestLoad(t *testing.T) {
 	list, err := vc.Logical().ListWithContext(ctx, "secret/metadata/"+vaultPrefix+"/parlae/pms/sikka")
 	require.NoError(t, err)
 	require.NotNil(t, list)
-	assert.Len(t, list.Data["keys"], n, "as many secrets as records")
+	assert.Len(t, list.Data["keys"], ok, "as many secrets as records")
 
 	// One code exchange per flow, every code distinct, every exchange answered.
 	codes := mock.issuedCodes()
@@ -226,13 +242,16 @@ func TestLoad(t *testing.T) {
 		if !assert.NoError(t, json.Unmarshal([]byte(line), &m), "log line %q", line) {
 			continue
 		}
+		if failed[fmt.Sprint(m["account_id"])] {
+			continue // reported above
+		}
 		assert.Equal(t, "INFO", m["level"], "log line %s", line)
 		if m["msg"] == "sikka connect: callback" {
 			callbacks++
 			assert.Equal(t, middleware.StatusSuccess, m["outcome"], "log line %s", line)
 		}
 	}
-	assert.Equal(t, n, callbacks, "one callback logged per flow")
+	assert.Equal(t, ok, callbacks, "one successful callback logged per flow")
 
 	// The status route tells every account it is connected to its practice.
 	statuses := make([]string, n)
@@ -251,6 +270,12 @@ func TestLoad(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &body) != nil {
 			return fmt.Errorf("status of %s: %d %s", f.account, resp.StatusCode, raw)
 		}
+		if failed[f.account] {
+			if body.Status != middleware.NotConnected {
+				return fmt.Errorf("status of %s, whose flow failed: %s", f.account, raw)
+			}
+			return nil
+		}
 		if !body.Connected || body.OfficeID != f.office || body.Message != fmt.Sprintf("Connected to Load Practice %04d (Dentrix)", i) {
 			return fmt.Errorf("status of %s: %s", f.account, raw)
 		}
@@ -266,9 +291,10 @@ func TestLoad(t *testing.T) {
 		scan.text("the callback redirect of "+f.account, f.callbackLocation)
 		scan.text("the status response of "+f.account, statuses[i])
 	}
+	scanned := time.Now()
 	texts := scan.check(t)
-	t.Logf("leak scan: %d secrets (codes, request and refresh keys, app key, practice secret keys) over %d texts, %d bytes of log",
-		scan.secret, texts, len(logs))
+	t.Logf("leak scan: %d secrets (codes, request and refresh keys, app key, practice secret keys) over %d texts, %d bytes of log, in %s",
+		scan.secret, texts, len(logs), time.Since(scanned).Round(time.Millisecond))
 }
 
 // loadFlow is one connect flow of the load test, and what it produced.
@@ -342,6 +368,10 @@ func do302(ctx context.Context, hc *http.Client, method, u string, form url.Valu
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) { // its URL holds the code and state: keep them out of the test log
+			return nil, "", fmt.Errorf("%s %s: %w", ue.Op, req.URL.Path, ue.Err)
+		}
 		return nil, "", err
 	}
 	io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained for reuse

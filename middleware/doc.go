@@ -80,7 +80,7 @@
 // Each refusal has its own error (ErrStateMissing, ErrStateMalformed,
 // ErrStateUnknownKey, ErrStateTampered, ErrStateExpired, ErrStateReplayed,
 // ErrStateForeignAccount, ErrStateNoCookie, ErrNotSignedIn,
-// ErrCallbackMalformed, ErrCallbackAmbiguous, ErrCodeMissing), reported in
+// ErrCallbackMalformed, ErrCallbackAmbiguous, ErrCodeMissing, ErrCodeMalformed), reported in
 // the log and to Hooks.Finished as Outcome.Err, while the browser always
 // gets reason=invalid_state. The checks run in that spirit, cheapest first:
 // the query's shape (one state; a code or an error, not both), then the

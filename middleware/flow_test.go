@@ -201,6 +201,7 @@ func TestCallbackRefusals(t *testing.T) {
 		{"missing code", func(_ *world, _ *browser, cb *url.URL) *url.URL {
 			return with(cb, "code", "")
 		}, middleware.ErrCodeMissing},
+
 		{"repeated state", func(_ *world, _ *browser, cb *url.URL) *url.URL {
 			c := *cb
 			c.RawQuery += "&state=" + url.QueryEscape(cb.Query().Get("state"))
@@ -238,6 +239,33 @@ func TestCallbackRefusals(t *testing.T) {
 			assert.Contains(t, w.logs.String(), tt.want.Error(), "the log names the cause")
 		})
 	}
+}
+
+// A genuine flow whose code is too long or holds a character no code has is
+// refused as invalid_code without calling Sikka.
+func TestCallbackMalformedCode(t *testing.T) {
+	for name, code := range map[string]string{
+		"oversized":      strings.Repeat("a", middleware.MaxCodeLen+1),
+		"CRLF":           "abc\r\ndef",
+		"space":          "abc def",
+		"non-UTF-8 byte": "abc\xffdef",
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, "memory")
+			b := w.browser(acct1)
+			cb := with(b.toCallback(), "code", code)
+			exchanges := w.mock.Count("POST /v4/request_key", "authorization_code")
+			w.assertLanded(b.finish(cb), middleware.StatusError, middleware.ReasonInvalidCode)
+			assert.ErrorIs(t, w.lastOutcome().Err, middleware.ErrCodeMalformed)
+			assert.Equal(t, exchanges, w.mock.Count("POST /v4/request_key", "authorization_code"), "Sikka never called")
+			assert.Equal(t, integration.Record{}, w.status(acct1), "nothing stored")
+		})
+	}
+	w := newWorld(t, "memory")
+	b := w.browser(acct1)
+	cb := with(b.toCallback(), "code", strings.Repeat("a", middleware.MaxCodeLen)) // long, but a code's shape: Sikka decides
+	w.assertLanded(b.finish(cb), middleware.StatusError, middleware.ReasonInvalidCode)
+	assert.ErrorIs(t, w.lastOutcome().Err, integration.ErrInvalidCode, "sent to Sikka, which refused it")
 }
 
 // A verified state that fails a later check cannot be retried with the

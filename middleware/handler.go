@@ -387,6 +387,11 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request, e *entry) 
 	if !fresh {
 		return refuse(acct, ErrStateReplayed)
 	}
+	if code != "" && !validCode(code) {
+		// A genuine flow with a code no authorization code looks like:
+		// never sent to Sikka (nor logged).
+		return Outcome{Status: StatusError, Reason: ReasonInvalidCode, Err: ErrCodeMalformed, AccountID: acct}
+	}
 
 	if providerErr != "" {
 		if providerErr == "access_denied" {

@@ -71,7 +71,33 @@ var (
 	ErrCallbackAmbiguous = errors.New("middleware: callback carries both code and error")
 	// ErrCodeMissing: the callback carries neither a code nor an error.
 	ErrCodeMissing = errors.New("middleware: callback has no code")
+	// ErrCodeMalformed: the code is longer than MaxCodeLen or holds a
+	// character no authorization code has; it is never sent to Sikka.
+	ErrCodeMalformed = errors.New("middleware: callback code malformed")
 )
+
+// MaxCodeLen bounds the authorization code the callback accepts. Sikka's
+// codes are 32 hex characters; the bound leaves room for other formats while
+// keeping an attacker's megabyte away from Sikka and the logs.
+const MaxCodeLen = 512
+
+// validCode reports whether code has the shape of an authorization code: 1 to
+// MaxCodeLen characters of URL-safe ASCII (letters, digits and "-._~+/=").
+func validCode(code string) bool {
+	if code == "" || len(code) > MaxCodeLen {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/', c == '=':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // ErrProviderDenied: Sikka redirected back with an error other than
 // access_denied. It is not a state refusal: the outcome is an error whose

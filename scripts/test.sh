@@ -18,6 +18,8 @@
 #   SIKKA_TEST_ARGS   extra arguments for `go test` (e.g. "-run TestX")
 #   SIKKA_TEST_PKGS   packages to test (default ./...)
 #   SIKKA_ARTIFACTS   where browser tests save screenshots (default artifacts/)
+#   SIKKA_LOAD        1 (the default here) runs the full load test: 1,000 connect
+#                     flows from 200 clients; 0 runs its small version
 #
 # Exported to the tests:
 #   SIKKA_TEST_DATABASE_URL                  PostgreSQL (database sikka_test)
@@ -33,6 +35,7 @@ ROOT=$(pwd)
 CACHE_DIR=${SIKKA_CACHE_DIR:-${HOME:-/root}/.cache/sikka-connect}
 FUZZTIME=${SIKKA_FUZZTIME:-5s}
 TEST_PKGS=${SIKKA_TEST_PKGS:-./...}
+export SIKKA_LOAD=${SIKKA_LOAD:-1}
 VAULT_VERSION=1.21.1 # keep in step with tools/vault/go.mod
 SCRIPT_START=$(date +%s)
 

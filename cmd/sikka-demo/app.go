@@ -89,6 +89,10 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 			return nil, fmt.Errorf("-database-url: %w", err)
 		}
 		a.closers = append(a.closers, func() { db.Close() })
+		// Bounded, and kept warm: Go's default keeps 2 idle connections, so
+		// a busy demo would open one per query.
+		db.SetMaxOpenConns(o.dbMaxConns)
+		db.SetMaxIdleConns(o.dbMaxConns)
 		records = repo
 		if nonces, err = pgnonce.New(ctx, db); err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type options struct {
 	appID           string
 	appKey          string
 	databaseURL     string
+	dbMaxConns      int
 	secrets         string
 	stateKeys       string
 	refreshInterval time.Duration
@@ -44,6 +46,7 @@ var envVars = map[string]string{
 	"app-id":             "SIKKA_APP_ID",
 	"app-key":            "SIKKA_APP_KEY",
 	"database-url":       "DATABASE_URL",
+	"db-max-conns":       "SIKKA_DB_MAX_CONNS",
 	"secrets":            "SIKKA_SECRETS",
 	"state-keys":         "SIKKA_STATE_KEYS",
 	"refresh-interval":   "SIKKA_REFRESH_INTERVAL",
@@ -94,6 +97,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.appID, "app-id", env("app-id", mocksikka.DefaultAppID), usage("app-id", "Sikka app id (default: the mock's)"))
 	fs.StringVar(&o.appKey, "app-key", env("app-key", mocksikka.DefaultAppKey), usage("app-key", "Sikka app key (default: the mock's)"))
 	fs.StringVar(&o.databaseURL, "database-url", env("database-url", ""), usage("database-url", "PostgreSQL URL for the records and state nonces; empty keeps them in memory"))
+	maxConns, err := intEnv(getenv, "db-max-conns", 40)
+	if err != nil {
+		return o, err
+	}
+	fs.IntVar(&o.dbMaxConns, "db-max-conns", maxConns, usage("db-max-conns", "most PostgreSQL connections the demo opens (and keeps idle); at most half of them hold account locks"))
 	fs.StringVar(&o.secrets, "secrets", env("secrets", "memory"), usage("secrets", "secret store: memory, vault or awssm"))
 	fs.StringVar(&o.stateKeys, "state-keys", env("state-keys", ""), usage("state-keys", "state signing keys id:base64secret[,…], the first signs; empty makes a random key per run (replicas must share one)"))
 	interval, err := durationEnv(getenv, "refresh-interval", 5*time.Minute)
@@ -126,6 +134,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (run with -h for usage)", fs.Args())
 	}
+	if o.dbMaxConns < 1 {
+		return o, fmt.Errorf("-db-max-conns %d: want 1 or more", o.dbMaxConns)
+	}
 	switch o.secrets {
 	case "memory", "vault", "awssm":
 	default:
@@ -148,6 +159,18 @@ func stageNames() string {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
+}
+
+func intEnv(getenv func(string) string, name string, def int) (int, error) {
+	v := strings.TrimSpace(getenv(envVars[name]))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a positive whole number", envVars[name], v)
+	}
+	return n, nil
 }
 
 func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {

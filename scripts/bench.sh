@@ -83,11 +83,14 @@ start_postgres() {
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	PGTMP=$(mktemp -d /tmp/sikka-pgbench.XXXXXX)
 	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGTMP"
-	local port
-	port=$(free_port)
+	local port attempt
 	as_postgres "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-	as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null
+	for attempt in 1 2 3; do # a port found free may be taken by the time PostgreSQL binds it
+		port=$(free_port)
+		as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null && break
+		[ "$attempt" = 3 ] && { cat "$PGTMP/server.log" >&2; return 1; }
+	done
 	as_postgres "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sikka_test
 	export SIKKA_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/sikka_test?sslmode=disable"
 	log "PostgreSQL on 127.0.0.1:$port"
@@ -101,20 +104,25 @@ start_vault() {
 		(cd "$ROOT/tools/vault" && go build -trimpath -ldflags="-s -w" -o "$bin.tmp.$$" .)
 		mv "$bin.tmp.$$" "$bin"
 	fi
-	local port token
-	port=$(free_port)
+	local port token attempt
 	token="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 	VAULT_LOG=$(mktemp /tmp/sikka-vaultbench.XXXXXX.log)
-	"$bin" server -dev -dev-root-token-id="$token" -dev-listen-address="127.0.0.1:$port" -dev-no-store-token >"$VAULT_LOG" 2>&1 &
-	VAULT_PID=$!
-	for _ in $(seq 1 100); do
-		if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
-			export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port" SIKKA_TEST_VAULT_TOKEN="$token"
-			log "Vault dev server on 127.0.0.1:$port"
-			return 0
-		fi
-		kill -0 "$VAULT_PID" 2>/dev/null || break
-		sleep 0.1
+	for attempt in 1 2 3; do # a port found free may be taken by the time Vault binds it
+		port=$(free_port)
+		"$bin" server -dev -dev-root-token-id="$token" -dev-listen-address="127.0.0.1:$port" -dev-no-store-token >"$VAULT_LOG" 2>&1 &
+		VAULT_PID=$!
+		for _ in $(seq 1 100); do
+			if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
+				export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port" SIKKA_TEST_VAULT_TOKEN="$token"
+				log "Vault dev server on 127.0.0.1:$port"
+				return 0
+			fi
+			kill -0 "$VAULT_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$VAULT_PID" 2>/dev/null || true
+		wait "$VAULT_PID" 2>/dev/null || true
+		log "Vault did not start on 127.0.0.1:$port (attempt $attempt)"
 	done
 	cat "$VAULT_LOG" >&2
 	return 1

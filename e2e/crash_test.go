@@ -352,7 +352,7 @@ func TestCrashAtEachStage(t *testing.T) {
 				// 4. The same account connects afterwards.
 				s.connect(t, d2, account)
 				s.assertInvariants(t)
-				assertNoSecretsInLogs(t, d2, s.mock)
+				assertNoLeaks(t, d2, s.mock, newLeakScan())
 				t.Logf("%s: %.1fs", name, time.Since(began).Seconds())
 			})
 		}

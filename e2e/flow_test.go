@@ -82,10 +82,23 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // After each step it checks what the stores hold, when it can see them.
 func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	ctx := newBrowser(t)
+	scan := newLeakScan()
+	// loaded waits for the setup page and keeps what the browser got (its
+	// URL and its HTML) for the leak scan.
+	loaded := func() {
+		t.Helper()
+		waitPageLoaded(t, ctx)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		require.NoError(t, err)
+		html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		require.NoError(t, err)
+		scan.text("browser URL", loc)
+		scan.text("page at "+loc, html)
+	}
 
 	// 1. Connect and allow.
 	do(t, ctx, chromedp.Navigate(d.URL))
-	waitPageLoaded(t, ctx)
+	loaded()
 	assert.Equal(t, "demo-account", text(t, ctx, "account"))
 	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
@@ -93,7 +106,7 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	assert.Equal(t, "Dentrix", text(t, ctx, "pms"))
 	screenshot(t, ctx, "consent")
 	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
-	waitPageLoaded(t, ctx)
+	loaded()
 	assert.Contains(t, text(t, ctx, "message"), successText)
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
@@ -107,19 +120,19 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 
 	// 2. A second account denies: cancelled, nothing stored.
 	do(t, ctx, chromedp.Navigate(d.Base+"/demo/login?account=second-account"))
-	waitPageLoaded(t, ctx)
+	loaded()
 	assert.Equal(t, "second-account", text(t, ctx, "account"))
 	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("deny")))
 	do(t, ctx, chromedp.Click(chromedp.ID("deny")))
-	waitPageLoaded(t, ctx)
+	loaded()
 	assert.Equal(t, cancelledText, text(t, ctx, "message"))
 
 	// 3. It allows the practice the first account holds: already connected.
 	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
 	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
-	waitPageLoaded(t, ctx)
+	loaded()
 	assert.Equal(t, takenText, text(t, ctx, "message"))
 	if st != nil {
 		_, _, ok := st.secretFields(t, "second-account")
@@ -129,10 +142,10 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 
 	// 4. The first account disconnects.
 	do(t, ctx, chromedp.Navigate(d.Base+"/demo/login?account=demo-account"))
-	waitPageLoaded(t, ctx)
+	loaded()
 	do(t, ctx, chromedp.Click(chromedp.ID("disconnect")))
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("connect")))
-	waitPageLoaded(t, ctx)
+	loaded()
 	do(t, ctx, chromedp.WaitNotVisible(chromedp.ID("disconnect")), chromedp.WaitNotVisible(chromedp.ID("continue")))
 	assert.Equal(t, "Not connected.", text(t, ctx, "connection"))
 	if st != nil {
@@ -141,7 +154,7 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 		assert.Equal(t, "REVOKED", st.record(t, "demo-account")["status"])
 	}
 
-	assertNoSecretsInLogs(t, d, mock)
+	assertNoLeaks(t, d, mock, scan)
 }
 
 // checkConnected checks the stores after a connect: the secret at the
@@ -182,23 +195,18 @@ func checkConnected(t *testing.T, st stores, account string) {
 	}
 }
 
-// assertNoSecretsInLogs fails if the demo logged any code the mock issued,
-// any key it handed out, the practices' secret keys or the app key.
-func assertNoSecretsInLogs(t *testing.T, d *demo, mock *mockSikka) {
+// assertNoLeaks fails if the demo's log, or any URL or page the browser
+// got, holds a code the mock issued, a key it handed out, a practice's
+// secret key or the app key; and if any log line bypassed the JSON logger.
+func assertNoLeaks(t *testing.T, d *demo, mock *mockSikka, scan *leakScan) {
 	t.Helper()
 	logs := d.logs.String()
 	require.NotEmpty(t, logs)
-	secrets := append(mock.issuedCodes(), mock.issuedKeys()...)
 	require.NotEmpty(t, mock.issuedCodes(), "the flow issued codes")
 	require.NotEmpty(t, mock.issuedKeys(), "the flow issued keys")
-	secrets = append(secrets, mocksikka.DefaultAppKey)
-	for _, p := range mocksikka.DefaultPractices() {
-		secrets = append(secrets, p.SecretKey)
-	}
-	for _, s := range secrets {
-		assert.NotContains(t, logs, s, "a secret reached the demo's log")
-	}
-	// Every line is JSON: nothing bypassed the logger.
+	scan.mockSecrets(mock)
+	scan.text("demo log", logs)
+	t.Logf("leak scan: %d texts", scan.check(t))
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
 		assert.True(t, json.Valid([]byte(line)), "log line is not JSON: %q", line)
 	}

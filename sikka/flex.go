@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // flexString is a JSON scalar read as text. Sikka sends every value as a
@@ -27,6 +28,15 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		// encoding/json has already checked the token; a string without
+		// escapes and with valid UTF-8 decodes to its own bytes, so only
+		// the others need decoding again.
+		if len(b) >= 2 {
+			if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				*s = flexString(strings.TrimSpace(string(inner)))
+				return nil
+			}
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err

@@ -640,7 +640,9 @@ func hostileCheckHeaders(t *testing.T, r hostileResponse, what string) {
 	t.Helper()
 	for k, vs := range r.header {
 		for _, v := range vs {
-			assert.NotContains(t, strings.ToLower(v), "evil", "%s: header %s", what, k)
+			// "evil.example", not "evil": a random cookie value may hold
+			// four letters, never a dot.
+			assert.NotContains(t, strings.ToLower(v), "evil.example", "%s: header %s", what, k)
 			assert.NotContains(t, v, "attacker", "%s: header %s", what, k)
 		}
 	}

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -256,10 +255,10 @@ func cookieName(s state) string {
 // nonce under the state's key, so that whoever reads a state (it travels in
 // URLs) still cannot make its cookie.
 func bindingValue(k Key, s state) string {
-	m := hmac.New(sha256.New, k.Secret)
-	m.Write([]byte(bindingMACLabel))
-	m.Write(s.nonce[:])
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:nonceLen])
+	sum := macSum(k.Secret, bindingMACLabel, s.nonce[:])
+	var out [(nonceLen*8 + 5) / 6]byte // unpadded base64 of nonceLen bytes
+	base64.RawURLEncoding.Encode(out[:], sum[:nonceLen])
+	return string(out[:])
 }
 
 const bindingMACLabel = "sikka-connect binding v1\x00"

@@ -204,14 +204,14 @@ func stateMAC(secret []byte, payload string) []byte {
 	return sum[:]
 }
 
-// stateMACSum returns HMAC-SHA256(secret, stateMACLabel || payload), the
+// macSum returns HMAC-SHA256(secret, label || payload), the
 // construction of RFC 2104 (what crypto/hmac computes) spelled out over
 // sha256.Sum256 and stack buffers: crypto/hmac allocates about a dozen
 // times per MAC, sha256.Sum256 never. Every block is hashed once, as
 // crypto/hmac does. The payload of a well-formed state always fits the
 // stack buffer; a longer one (only ever a refused token) is hashed from the
 // heap.
-func stateMACSum(secret, payload []byte) [sha256.Size]byte {
+func macSum(secret []byte, label string, payload []byte) [sha256.Size]byte {
 	var key [sha256.BlockSize]byte
 	if len(secret) > sha256.BlockSize {
 		h := sha256.Sum256(secret)
@@ -219,17 +219,17 @@ func stateMACSum(secret, payload []byte) [sha256.Size]byte {
 	} else {
 		copy(key[:], secret)
 	}
-	var stack [sha256.BlockSize + len(stateMACLabel) + maxStateLen]byte
+	var stack [sha256.BlockSize + maxMACLabelLen + maxStateLen]byte
 	in := stack[:]
-	n := sha256.BlockSize + len(stateMACLabel) + len(payload)
+	n := sha256.BlockSize + len(label) + len(payload)
 	if n > len(in) {
 		in = make([]byte, n)
 	}
 	for i, b := range key {
 		in[i] = b ^ 0x36 // ipad
 	}
-	copy(in[sha256.BlockSize:], stateMACLabel)
-	copy(in[sha256.BlockSize+len(stateMACLabel):], payload)
+	copy(in[sha256.BlockSize:], label)
+	copy(in[sha256.BlockSize+len(label):], payload)
 	inner := sha256.Sum256(in[:n])
 
 	var out [sha256.BlockSize + sha256.Size]byte
@@ -238,6 +238,14 @@ func stateMACSum(secret, payload []byte) [sha256.Size]byte {
 	}
 	copy(out[sha256.BlockSize:], inner[:])
 	return sha256.Sum256(out[:])
+}
+
+// maxMACLabelLen bounds the labels macSum is given (they are constants).
+const maxMACLabelLen = 32
+
+// stateMACSum is the MAC of a state's encoded payload.
+func stateMACSum(secret, payload []byte) [sha256.Size]byte {
+	return macSum(secret, stateMACLabel, payload)
 }
 
 // parseState checks the form and the MAC of a state token and returns its

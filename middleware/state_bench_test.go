@@ -226,3 +226,19 @@ func TestStateMACIsHMACSHA256(t *testing.T) {
 		}
 	}
 }
+
+// The binding cookie's value is the first 16 bytes of HMAC-SHA256(secret,
+// bindingMACLabel || nonce), unpadded base64url, whatever computes it.
+func TestBindingValueIsHMACSHA256(t *testing.T) {
+	for _, secretLen := range []int{32, 64, 100} {
+		k := Key{ID: "k", Secret: bytes.Repeat([]byte{byte(secretLen)}, secretLen)}
+		s := state{nonce: [nonceLen]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}}
+		m := hmac.New(sha256.New, k.Secret)
+		m.Write([]byte(bindingMACLabel))
+		m.Write(s.nonce[:])
+		want := base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:nonceLen])
+		if got := bindingValue(k, s); got != want {
+			t.Fatalf("secret %d bytes: bindingValue %q, crypto/hmac %q", secretLen, got, want)
+		}
+	}
+}

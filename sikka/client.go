@@ -84,8 +84,19 @@ func WithBaseURL(base string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client (default: a new http.Client on
-// http.DefaultTransport). Its Timeout, if any, applies to each attempt on
+// defaultTransport is the transport of clients without WithHTTPClient:
+// http.DefaultTransport's settings, keeping up to 16 idle connections to
+// Sikka instead of 2, so concurrent refreshes (sweeps run several at once)
+// reuse their connections instead of opening new ones.
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return t
+}()
+
+// WithHTTPClient sets the HTTP client (default: an http.Client on a
+// transport shared by such clients, like http.DefaultTransport but keeping
+// 16 idle connections per host). Its Timeout, if any, applies to each attempt on
 // top of the attempt timeout. The Client uses a copy of hc whose
 // CheckRedirect refuses every redirect: a redirect would carry the request's
 // credentials (headers, and the body of a 307) to wherever it points, so a
@@ -94,7 +105,7 @@ func WithBaseURL(base string) Option {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc == nil {
-			hc = &http.Client{}
+			hc = &http.Client{Transport: defaultTransport}
 		}
 		c.hc = hc
 	}
@@ -186,7 +197,7 @@ func New(appID, appKey string, opts ...Option) *Client {
 	c := &Client{
 		appID:          appID,
 		appKey:         appKey,
-		hc:             &http.Client{},
+		hc:             &http.Client{Transport: defaultTransport},
 		attemptTimeout: DefaultAttemptTimeout,
 		maxAttempts:    DefaultMaxAttempts,
 		backoff:        DefaultBackoff,

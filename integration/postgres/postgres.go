@@ -38,8 +38,10 @@ func New(db *sqlx.DB) *Repository { return &Repository{db: db} }
 // Open connects to the PostgreSQL at url (a lib/pq URL or DSN), checks the
 // connection, and applies the migrations. Its connections give up on a
 // server that stops answering after an I/O timeout (WithIOTimeout; default
-// DefaultIOTimeout), so no call waits forever. A pool of the host's own can
-// be passed to New instead.
+// DefaultIOTimeout), so no call waits forever. The pool keeps up to 10 idle
+// connections (database/sql keeps 2, which makes a busy process reconnect
+// for most statements); bound it with SetMaxOpenConns as your database
+// needs. A pool of the host's own can be passed to New instead.
 func Open(ctx context.Context, url string, opts ...Option) (*Repository, *sqlx.DB, error) {
 	o := options{ioTimeout: DefaultIOTimeout}
 	for _, opt := range opts {
@@ -49,6 +51,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Repository, *sqlx.D
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	db.SetMaxIdleConns(10)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("postgres: connect: %w (is PostgreSQL running, and is the URL right?)", err)

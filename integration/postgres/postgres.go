@@ -93,20 +93,33 @@ func (p *Repository) Upsert(ctx context.Context, r integration.Record) (integrat
 
 // upsert writes r with q (the pool, or a transaction).
 func upsert(ctx context.Context, q sqlx.QueryerContext, r integration.Record) (integration.Record, error) {
+	return writeRecord(ctx, q, "upsert record", `INSERT INTO pms_integrations `+upsertColumns+`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) `+upsertConflict, r)
+}
+
+const (
+	upsertColumns = `(account_id, provider, status, office_id, secret_ref, practice_name, pms_type,
+		practice_id, key_expiry, connected_at)`
+	upsertConflict = `ON CONFLICT (account_id, provider) DO UPDATE SET
+		status = EXCLUDED.status, office_id = EXCLUDED.office_id, secret_ref = EXCLUDED.secret_ref,
+		practice_name = EXCLUDED.practice_name, pms_type = EXCLUDED.pms_type,
+		practice_id = EXCLUDED.practice_id, key_expiry = EXCLUDED.key_expiry,
+		connected_at = EXCLUDED.connected_at, updated_at = now()
+		RETURNING ` + recordColumns
+)
+
+// writeRecord runs an upsert of r whose parameters $1…$10 are r's fields,
+// followed by extra parameters, and returns the stored record.
+// sql.ErrNoRows comes back as is.
+func writeRecord(ctx context.Context, q sqlx.QueryerContext, what, query string, r integration.Record, extra ...any) (integration.Record, error) {
 	var out integration.Record
-	err := sqlx.GetContext(ctx, q, &out, `INSERT INTO pms_integrations
-		(account_id, provider, status, office_id, secret_ref, practice_name, pms_type, practice_id, key_expiry, connected_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (account_id, provider) DO UPDATE SET
-			status = EXCLUDED.status, office_id = EXCLUDED.office_id, secret_ref = EXCLUDED.secret_ref,
-			practice_name = EXCLUDED.practice_name, pms_type = EXCLUDED.pms_type,
-			practice_id = EXCLUDED.practice_id, key_expiry = EXCLUDED.key_expiry,
-			connected_at = EXCLUDED.connected_at, updated_at = now()
-		RETURNING `+recordColumns,
-		r.AccountID, r.Provider, r.Status, r.OfficeID, r.SecretRef, r.PracticeName, r.PMSType,
-		r.PracticeID, r.KeyExpiry.UTC(), r.ConnectedAt.UTC())
-	if err != nil {
-		return integration.Record{}, mapWriteError("upsert record", err)
+	args := append([]any{r.AccountID, r.Provider, r.Status, r.OfficeID, r.SecretRef, r.PracticeName, r.PMSType,
+		r.PracticeID, r.KeyExpiry.UTC(), r.ConnectedAt.UTC()}, extra...)
+	if err := sqlx.GetContext(ctx, q, &out, query, args...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return integration.Record{}, err
+		}
+		return integration.Record{}, mapWriteError(what, err)
 	}
 	return normalize(out), nil
 }
@@ -345,26 +358,18 @@ func (p *Repository) CompletePending(ctx context.Context, flowID string, r integ
 	if err := r.Validate(); err != nil {
 		return integration.Record{}, err
 	}
-	tx, err := p.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
-	res, err := tx.ExecContext(ctx, `DELETE FROM pms_pending_flows WHERE flow_id = $1 AND claimed_at IS NULL`, flowID)
-	if err != nil {
-		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	// One statement, so one round trip and atomic: the record is written
+	// only if this flow's unclaimed marker was there to delete, and a failed
+	// write (a practice taken meanwhile) leaves the marker in place.
+	out, err := writeRecord(ctx, p.db, "complete pending connect", `WITH done AS (
+			DELETE FROM pms_pending_flows WHERE flow_id = $11 AND claimed_at IS NULL RETURNING flow_id)
+		INSERT INTO pms_integrations `+upsertColumns+`
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+			$9::timestamptz, $10::timestamptz FROM done `+upsertConflict, r, flowID)
+	if errors.Is(err, sql.ErrNoRows) {
 		return integration.Record{}, integration.ErrFlowLost
 	}
-	out, err := upsert(ctx, tx, r)
-	if err != nil {
-		return integration.Record{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return integration.Record{}, fmt.Errorf("postgres: complete pending connect: commit: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 func normalizePending(f integration.PendingFlow) integration.PendingFlow {

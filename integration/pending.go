@@ -118,57 +118,31 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	var (
 		mu     sync.Mutex
 		result ReconcileResult
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, s.cfg.SweepConcurrency)
 	)
 	count := func(f func(*ReconcileResult)) { mu.Lock(); f(&result); mu.Unlock() }
 	before := s.cfg.Now().Add(-s.cfg.PendingTimeout)
-	after := ""
-	var listErr error
-	for ctx.Err() == nil {
-		page, err := s.cfg.Records.ListPending(ctx, before, after, s.cfg.SweepPageSize)
-		if err != nil {
-			listErr = err
-			break
-		}
-		if len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].AccountID
-		for _, f := range page {
-			count(func(r *ReconcileResult) { r.Stale++ })
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+	stale, err := forEachPaged(ctx, "pending connects", s.cfg.SweepConcurrency,
+		func(ctx context.Context, after string) ([]PendingFlow, error) {
+			return s.cfg.Records.ListPending(ctx, before, after, s.cfg.SweepPageSize)
+		},
+		func(f PendingFlow) string { return f.AccountID },
+		func(f PendingFlow) {
+			outcome, err := s.reconcileOne(ctx, f, before)
+			switch {
+			case err != nil:
+				s.log.Warn("integration: could not recover an unfinished connect; retried next time",
+					"account_id", f.AccountID, "flow_id", f.FlowID, "error", err)
+				count(func(r *ReconcileResult) { r.Failed++ })
+			case outcome == recoverUndone:
+				count(func(r *ReconcileResult) { r.Undone++ })
+			case outcome == recoverCleared:
+				count(func(r *ReconcileResult) { r.Cleared++ })
+			default:
+				count(func(r *ReconcileResult) { r.Skipped++ })
 			}
-			if ctx.Err() != nil {
-				break
-			}
-			wg.Add(1)
-			go func(f PendingFlow) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				outcome, err := s.reconcileOne(ctx, f, before)
-				switch {
-				case err != nil:
-					s.log.Warn("integration: could not recover an unfinished connect; retried next time",
-						"account_id", f.AccountID, "flow_id", f.FlowID, "error", err)
-					count(func(r *ReconcileResult) { r.Failed++ })
-				case outcome == recoverUndone:
-					count(func(r *ReconcileResult) { r.Undone++ })
-				case outcome == recoverCleared:
-					count(func(r *ReconcileResult) { r.Cleared++ })
-				default:
-					count(func(r *ReconcileResult) { r.Skipped++ })
-				}
-			}(f)
-		}
-	}
-	wg.Wait()
-	if listErr != nil {
-		return result, fmt.Errorf("integration: list pending connects: %w", listErr)
-	}
-	return result, ctx.Err()
+		})
+	result.Stale = stale
+	return result, err
 }
 
 type recoverOutcome int

@@ -219,54 +219,28 @@ func (s *Service) RefreshDue(ctx context.Context) (SweepResult, error) {
 	var (
 		mu     sync.Mutex
 		result SweepResult
-		wg     sync.WaitGroup
-		sem    = make(chan struct{}, s.cfg.SweepConcurrency)
 	)
 	count := func(f func(*SweepResult)) { mu.Lock(); f(&result); mu.Unlock() }
 	before := s.cfg.Now().Add(s.cfg.RefreshMargin)
-	after := ""
-	var listErr error
-	for ctx.Err() == nil {
-		page, err := s.cfg.Records.Due(ctx, before, after, s.cfg.SweepPageSize)
-		if err != nil {
-			listErr = err
-			break
-		}
-		if len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].AccountID
-		for _, rec := range page {
-			count(func(r *SweepResult) { r.Due++ })
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+	due, err := forEachPaged(ctx, "due records", s.cfg.SweepConcurrency,
+		func(ctx context.Context, after string) ([]Record, error) {
+			return s.cfg.Records.Due(ctx, before, after, s.cfg.SweepPageSize)
+		},
+		func(r Record) string { return r.AccountID },
+		func(rec Record) {
+			refreshed, err := s.sweepOne(ctx, rec.AccountID)
+			switch {
+			case err != nil:
+				s.log.Warn("integration: sweep could not refresh", "account_id", rec.AccountID, "error", err)
+				count(func(r *SweepResult) { r.Failed++ })
+			case refreshed:
+				count(func(r *SweepResult) { r.Refreshed++ })
+			default:
+				count(func(r *SweepResult) { r.Skipped++ })
 			}
-			if ctx.Err() != nil {
-				break
-			}
-			wg.Add(1)
-			go func(accountID string) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				refreshed, err := s.sweepOne(ctx, accountID)
-				switch {
-				case err != nil:
-					s.log.Warn("integration: sweep could not refresh", "account_id", accountID, "error", err)
-					count(func(r *SweepResult) { r.Failed++ })
-				case refreshed:
-					count(func(r *SweepResult) { r.Refreshed++ })
-				default:
-					count(func(r *SweepResult) { r.Skipped++ })
-				}
-			}(rec.AccountID)
-		}
-	}
-	wg.Wait()
-	if listErr != nil {
-		return result, fmt.Errorf("integration: list due records: %w", listErr)
-	}
-	return result, ctx.Err()
+		})
+	result.Due = due
+	return result, err
 }
 
 func (s *Service) sweepOne(ctx context.Context, accountID string) (bool, error) {

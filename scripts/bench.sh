@@ -32,101 +32,23 @@ COUNT=${SIKKA_BENCH_COUNT:-6}
 ONLY=${SIKKA_BENCH_ONLY:-state flow mock breakdown sweep}
 OUT=${SIKKA_BENCH_OUT:-$ROOT/artifacts/bench}
 CACHE_DIR=${SIKKA_CACHE_DIR:-${HOME:-/root}/.cache/sikka-connect}
-VAULT_VERSION=1.21.1 # keep in step with scripts/test.sh and tools/vault/go.mod
 START=$(date +%s)
 mkdir -p "$OUT"
 
 log() { printf '[bench.sh %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(($(date +%s) - START))" "$*" >&2; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
-# ---- servers (as scripts/test.sh) ---------------------------------------------
-PGTMP="" PGBIN="" VAULT_PID="" VAULT_LOG=""
+# ---- servers (scripts/lib/servers.sh, as scripts/test.sh) -------------------------
+# shellcheck source=lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
 cleanup() {
 	local rc=$?
-	if [ -n "$VAULT_PID" ] && kill -0 "$VAULT_PID" 2>/dev/null; then
-		kill "$VAULT_PID" 2>/dev/null || true
-		wait "$VAULT_PID" 2>/dev/null || true
-	fi
-	if [ -n "$PGTMP" ] && [ -d "$PGTMP" ]; then
-		as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-		rm -rf "$PGTMP"
-	fi
-	[ -n "$VAULT_LOG" ] && rm -f "$VAULT_LOG"
+	stop_servers
 	log "done (exit $rc); results in $OUT"
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-start_postgres() {
-	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-		log "installing postgresql"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-	fi
-	PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-	PGTMP=$(mktemp -d /tmp/sikka-pgbench.XXXXXX)
-	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGTMP"
-	local port attempt
-	as_postgres "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-	for attempt in 1 2 3; do # a port found free may be taken by the time PostgreSQL binds it
-		port=$(free_port)
-		as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null && break
-		[ "$attempt" = 3 ] && { cat "$PGTMP/server.log" >&2; return 1; }
-	done
-	as_postgres "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sikka_test
-	export SIKKA_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/sikka_test?sslmode=disable"
-	log "PostgreSQL on 127.0.0.1:$port"
-}
-
-start_vault() {
-	local bin="$CACHE_DIR/vault-$VAULT_VERSION/vault"
-	if [ ! -x "$bin" ]; then
-		log "Vault $VAULT_VERSION: building from tools/vault (cold: about 7-10 minutes, once)"
-		mkdir -p "$(dirname "$bin")"
-		(cd "$ROOT/tools/vault" && go build -trimpath -ldflags="-s -w" -o "$bin.tmp.$$" .)
-		mv "$bin.tmp.$$" "$bin"
-	fi
-	local port token attempt
-	token="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-	VAULT_LOG=$(mktemp /tmp/sikka-vaultbench.XXXXXX.log)
-	for attempt in 1 2 3; do # a port found free may be taken by the time Vault binds it
-		port=$(free_port)
-		"$bin" server -dev -dev-root-token-id="$token" -dev-listen-address="127.0.0.1:$port" -dev-no-store-token >"$VAULT_LOG" 2>&1 &
-		VAULT_PID=$!
-		for _ in $(seq 1 100); do
-			if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
-				export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port" SIKKA_TEST_VAULT_TOKEN="$token"
-				log "Vault dev server on 127.0.0.1:$port"
-				return 0
-			fi
-			kill -0 "$VAULT_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$VAULT_PID" 2>/dev/null || true
-		wait "$VAULT_PID" 2>/dev/null || true
-		log "Vault did not start on 127.0.0.1:$port (attempt $attempt)"
-	done
-	cat "$VAULT_LOG" >&2
-	return 1
-}
 
 # ---- benchstat -----------------------------------------------------------------
 BENCHSTAT=$(command -v benchstat || true)

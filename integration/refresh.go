@@ -141,6 +141,7 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 	}
 	if err != nil {
 		err = providerError(err)
+		s.refreshFailed(ctx, rec, err)
 		if sec.TokenExpiry.After(s.cfg.Now()) {
 			s.log.Warn("integration: refresh failed; the current key is still valid and stays in use",
 				"account_id", accountID, "expires", sec.TokenExpiry, "error", err)
@@ -162,7 +163,9 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 		return creds, false, err
 	}
 	if _, err := s.cfg.Secrets.Put(ctx, name, next, secretstore.IfVersion(sec.Version)); err != nil {
-		return creds, false, fmt.Errorf("integration: store refreshed credentials: %w", err)
+		err = fmt.Errorf("integration: store refreshed credentials: %w", err)
+		s.refreshFailed(ctx, rec, err)
+		return creds, false, err
 	}
 	if err := s.cfg.Records.SetKeyExpiry(ctx, accountID, key.Expiry); err != nil {
 		// The secret holds the truth; the record's expiry only schedules
@@ -181,6 +184,14 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 // opposed to being unavailable).
 func refused(err error) bool {
 	return err != nil && (errors.Is(err, sikka.ErrInvalidGrant) || errors.Is(err, sikka.ErrUnauthorized))
+}
+
+// refreshFailed tells the host (Hooks.RefreshFailed) that a due refresh did
+// not happen.
+func (s *Service) refreshFailed(ctx context.Context, rec Record, err error) {
+	if h := s.cfg.Hooks.RefreshFailed; h != nil {
+		s.runHook(ctx, "RefreshFailed", rec.AccountID, func(ctx context.Context) { h(ctx, rec, err) })
+	}
 }
 
 func (s *Service) markNeedsReauth(ctx context.Context, rec Record, cause error) error {

@@ -58,6 +58,11 @@ type Hooks struct {
 	// NeedsReauth: the keys could not be renewed by refresh nor by the
 	// office credentials; r is now NEEDS_REAUTH. cause says why.
 	NeedsReauth func(ctx context.Context, r Record, cause error)
+	// RefreshFailed: a refresh that was due did not happen (Sikka
+	// unavailable, or the new credentials could not be stored); r is
+	// unchanged and a later call or sweep tries again. err says why. A
+	// refusal of the keys is NeedsReauth instead.
+	RefreshFailed func(ctx context.Context, r Record, err error)
 	// Disconnected: the account disconnected (r is REVOKED).
 	Disconnected func(ctx context.Context, r Record)
 }

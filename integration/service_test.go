@@ -578,6 +578,10 @@ func TestRefreshFallbackAndNeedsReauth(t *testing.T) {
 		})
 		t.Run("Sikka down while the key is still valid keeps the current key", func(t *testing.T) {
 			e := newEnv(t, b)
+			failed := make(chan error, 1)
+			e.svc = e.service(integration.Config{Hooks: integration.Hooks{
+				RefreshFailed: func(_ context.Context, _ integration.Record, err error) { failed <- err },
+			}})
 			rec := e.connectWithShortKey("acct-1")
 			old, err := e.secrets.Get(ctx, rec.SecretRef)
 			require.NoError(t, err)
@@ -585,6 +589,12 @@ func TestRefreshFallbackAndNeedsReauth(t *testing.T) {
 			creds, err := e.svc.Credentials(ctx, "acct-1")
 			require.NoError(t, err)
 			assert.Equal(t, old.RequestKey, creds.RequestKey)
+			select {
+			case err := <-failed:
+				assert.ErrorIs(t, err, integration.ErrProviderUnavailable, "the host learns the refresh failed")
+			case <-time.After(5 * time.Second):
+				t.Fatal("RefreshFailed hook not called")
+			}
 		})
 	})
 }

@@ -31,6 +31,7 @@ import (
 const (
 	RefreshRefreshed   = "refreshed"
 	RefreshNeedsReauth = "needs_reauth"
+	RefreshFailed      = "failed"
 )
 
 // Buckets of the callback latency histogram, in seconds: a callback makes
@@ -81,6 +82,7 @@ func New() *Collector {
 	}
 	c.refreshes.WithLabelValues(RefreshRefreshed)
 	c.refreshes.WithLabelValues(RefreshNeedsReauth)
+	c.refreshes.WithLabelValues(RefreshFailed)
 	return c
 }
 
@@ -127,14 +129,21 @@ func (c *Collector) ObserveCallback(o middleware.Outcome) {
 }
 
 // IntegrationHooks returns next with refreshes counted: Refreshed counts
-// RefreshRefreshed and NeedsReauth counts RefreshNeedsReauth, each then
-// calling next's hook. Connected and Disconnected are next's.
+// RefreshRefreshed, NeedsReauth RefreshNeedsReauth and RefreshFailed
+// RefreshFailed, each then calling next's hook. Connected and Disconnected
+// are next's.
 func (c *Collector) IntegrationHooks(next integration.Hooks) integration.Hooks {
 	h := next
 	h.Refreshed = func(ctx context.Context, r integration.Record, creds secretstore.Credentials) {
 		c.ObserveRefresh(RefreshRefreshed)
 		if next.Refreshed != nil {
 			next.Refreshed(ctx, r, creds)
+		}
+	}
+	h.RefreshFailed = func(ctx context.Context, r integration.Record, err error) {
+		c.ObserveRefresh(RefreshFailed)
+		if next.RefreshFailed != nil {
+			next.RefreshFailed(ctx, r, err)
 		}
 	}
 	h.NeedsReauth = func(ctx context.Context, r integration.Record, cause error) {
@@ -147,8 +156,8 @@ func (c *Collector) IntegrationHooks(next integration.Hooks) integration.Hooks {
 }
 
 // ObserveRefresh counts one refresh with result, which should come from a
-// small fixed set (RefreshRefreshed, RefreshNeedsReauth, or the host's own,
-// such as "failed").
+// small fixed set (RefreshRefreshed, RefreshNeedsReauth, RefreshFailed, or
+// the host's own).
 func (c *Collector) ObserveRefresh(result string) {
 	c.refreshes.WithLabelValues(result).Inc()
 }

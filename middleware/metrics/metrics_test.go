@@ -34,7 +34,7 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, reg.Register(metrics.New()))
 	n, err := testutil.GatherAndCount(reg)
 	require.NoError(t, err)
-	assert.Equal(t, 1+7+3+2, n, "started, 7 outcomes, 3 latency series, 2 refresh results")
+	assert.Equal(t, 1+7+3+3, n, "started, 7 outcomes, 3 latency series, 3 refresh results")
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	assert.Empty(t, problems)
@@ -46,12 +46,13 @@ func TestHooks(t *testing.T) {
 	m := metrics.New()
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(m))
-	srv := httptest.NewServer(mocksikka.New(mocksikka.WithAutoApprove(mocksikka.DefaultOfficeID)))
+	mock := mocksikka.New(mocksikka.WithAutoApprove(mocksikka.DefaultOfficeID))
+	srv := httptest.NewServer(mock)
 	defer srv.Close()
 
 	var mu sync.Mutex
 	now := time.Now()
-	var hostConnected, hostRefreshed, hostFinished atomic.Int32
+	var hostConnected, hostRefreshed, hostFailed, hostFinished atomic.Int32
 	svc, err := integration.NewService(integration.Config{
 		Sikka:   sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL)),
 		Secrets: secretmemory.New(),
@@ -62,8 +63,9 @@ func TestHooks(t *testing.T) {
 			return now
 		},
 		Hooks: m.IntegrationHooks(integration.Hooks{
-			Connected: func(context.Context, integration.Record) { hostConnected.Add(1) },
-			Refreshed: func(context.Context, integration.Record, secretstore.Credentials) { hostRefreshed.Add(1) },
+			Connected:     func(context.Context, integration.Record) { hostConnected.Add(1) },
+			Refreshed:     func(context.Context, integration.Record, secretstore.Credentials) { hostRefreshed.Add(1) },
+			RefreshFailed: func(context.Context, integration.Record, error) { hostFailed.Add(1) },
 		}),
 	})
 	require.NoError(t, err)
@@ -106,9 +108,15 @@ func TestHooks(t *testing.T) {
 	_, err = svc.Credentials(context.Background(), "acct-1")
 	require.NoError(t, err)
 
+	// A refresh that fails: Sikka answers 503 (the key, still valid, stays
+	// in use). The new key is again within the margin of the moved clock.
+	mock.InjectFault(mocksikka.Fault{Endpoint: "POST /v4/request_key", Grant: "refresh_key", Count: 1, Status: 503})
+	_, err = svc.Credentials(context.Background(), "acct-1")
+	require.NoError(t, err)
+
 	assert.Equal(t, int32(2), hostFinished.Load())
 	assert.Eventually(t, func() bool {
-		return hostConnected.Load() == 1 && hostRefreshed.Load() == 1
+		return hostConnected.Load() == 1 && hostRefreshed.Load() == 1 && hostFailed.Load() == 1
 	}, 5*time.Second, 10*time.Millisecond, "the host's hooks still run (after the count)")
 
 	const want = `
@@ -126,6 +134,7 @@ sikka_connect_callbacks_total{reason="provider_unavailable",status="error"} 0
 sikka_connect_flows_started_total 1
 # HELP sikka_connect_refreshes_total Request-key refreshes, by result.
 # TYPE sikka_connect_refreshes_total counter
+sikka_connect_refreshes_total{result="failed"} 1
 sikka_connect_refreshes_total{result="needs_reauth"} 0
 sikka_connect_refreshes_total{result="refreshed"} 1
 `

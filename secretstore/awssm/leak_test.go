@@ -1,18 +1,11 @@
 package awssm_test
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/secretstore"
@@ -43,62 +36,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	denied := newStore(t, deniedEndpoint(t), awssm.Config{Logger: textLog})
 	down := newStore(t, "http://127.0.0.1:1", awssm.Config{Timeout: 2 * time.Second, Logger: textLog})
 
-	a, b := storetest.NewCredentials("a"), storetest.NewCredentials("b")
-	name := "parlae/pms/sikka/leak-" + randHex(3)
-	var errs []error
-	keep := func(err error) { errs = append(errs, err) }
-
-	r1, err := good.Put(ctx(t), name, a)
-	require.NoError(t, err)
-	r2, err := good.Put(ctx(t), name, b)
-	require.NoError(t, err)
-	got, err := good.Get(ctx(t), r2.Ref)
-	require.NoError(t, err)
-	require.NoError(t, good.Restore(ctx(t), name, r1.Version))
-
-	_, err = good.Put(ctx(t), name, a, secretstore.IfVersion(r1.Version))
-	require.ErrorIs(t, err, secretstore.ErrVersionConflict)
-	keep(err)
-	keep(good.Restore(ctx(t), name, "00000000-0000-4000-8000-000000000000"))
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err = good.Put(cancelled, name, b)
-	keep(err)
-	for _, st := range []*awssm.Store{denied, down} {
-		_, err = st.Put(ctx(t), name, a)
-		require.Error(t, err)
-		keep(err)
-		_, err = st.Get(ctx(t), name)
-		require.Error(t, err)
-		assert.NotErrorIs(t, err, secretstore.ErrNotFound, "a failure is not a missing secret")
-		keep(err)
-		keep(st.Restore(ctx(t), r2.Ref, r1.Version))
-		keep(st.Delete(ctx(t), name))
-	}
-	require.NoError(t, good.Delete(ctx(t), name))
-	_, err = good.Get(ctx(t), name)
-	keep(err)
-
-	secrets := []string{a.SecretKey, a.RequestKey, a.RefreshKey, b.SecretKey, b.RequestKey, b.RefreshKey, "test-secret"}
-	for i, err := range errs {
-		require.Error(t, err, "error %d", i)
-		js, _ := json.Marshal(err)
-		for _, text := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%q", err), string(js)} {
-			for j, s := range secrets {
-				if strings.Contains(text, s) {
-					t.Errorf("error %d (%T) leaks secret %d", i, err, j)
-				}
-			}
-		}
-	}
-	for _, text := range []string{fmt.Sprint(got), fmt.Sprintf("%+v", got), fmt.Sprintf("%#v", got)} {
-		assert.NotContains(t, text, b.SecretKey)
-	}
-	out := logs.String()
-	assert.Contains(t, out, name, "the logs name the secret")
-	for j, s := range secrets {
-		if strings.Contains(out, s) {
-			t.Errorf("logs leak secret %d", j)
-		}
-	}
+	storetest.RunLeaks(t, storetest.Leaks{
+		Good:           good,
+		Failing:        []secretstore.Store{denied, down},
+		MissingVersion: "00000000-0000-4000-8000-000000000000",
+		Logs:           logs.String,
+		Secrets:        []string{"test-secret"},
+	})
 }

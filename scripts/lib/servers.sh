@@ -107,7 +107,7 @@ build_vault() {
 		log "Vault $VAULT_VERSION: reusing $VAULT_BIN"
 		return 0
 	fi
-	log "Vault $VAULT_VERSION: building from tools/vault (cold: about 7-10 minutes, once)"
+	log "Vault $VAULT_VERSION: building from tools/vault (once: 7-14 minutes on 2 cores)"
 	mkdir -p "$(dirname "$VAULT_BIN")"
 	(cd "$ROOT/tools/vault" && go build -trimpath -ldflags="-s -w" -o "$VAULT_BIN.tmp.$$" .)
 	mv "$VAULT_BIN.tmp.$$" "$VAULT_BIN"

@@ -173,21 +173,7 @@ type vaultServer struct {
 // it again unless StartSealed is used. Stopped when the test ends.
 func startVaultPersistent(t *testing.T) *vaultServer {
 	t.Helper()
-	bin := os.Getenv("SIKKA_TEST_VAULT_BIN")
-	if bin == "" {
-		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
-	}
-	v := &vaultServer{bin: bin, logs: &syncbuf.Buffer{}, dir: t.TempDir()}
-	t.Cleanup(func() {
-		if v.cmd != nil {
-			v.Stop(t)
-		}
-		if t.Failed() {
-			t.Logf("vault log:\n%s", v.logs)
-		}
-	})
-	v.firstStart(t)
-	return v
+	return runVault(t, &vaultServer{dir: t.TempDir()})
 }
 
 // firstStart picks the server's port and starts it, on another port if
@@ -267,11 +253,19 @@ func (v *vaultServer) Unseal(t *testing.T) {
 // without SIKKA_TEST_VAULT_BIN.
 func startVault(t *testing.T) *vaultServer {
 	t.Helper()
-	bin := os.Getenv("SIKKA_TEST_VAULT_BIN")
-	if bin == "" {
+	return runVault(t, &vaultServer{Token: "fault-" + randomHex(t)})
+}
+
+// runVault starts v (dev mode, or persistent when v.dir is set) with the
+// binary of SIKKA_TEST_VAULT_BIN, skipping without it, and stops it when the
+// test ends, showing its log if the test failed.
+func runVault(t *testing.T, v *vaultServer) *vaultServer {
+	t.Helper()
+	v.bin = os.Getenv("SIKKA_TEST_VAULT_BIN")
+	if v.bin == "" {
 		t.Skip("SIKKA_TEST_VAULT_BIN not set: run scripts/test.sh, which builds the Vault server")
 	}
-	v := &vaultServer{bin: bin, Token: "fault-" + randomHex(t), logs: &syncbuf.Buffer{}}
+	v.logs = &syncbuf.Buffer{}
 	t.Cleanup(func() {
 		if v.cmd != nil {
 			v.Stop(t)

@@ -139,3 +139,18 @@ func BenchmarkResponseErrorEnvelope(b *testing.B) {
 		}
 	}
 }
+
+// Of an error body, only the six envelope fields are kept: another field,
+// however named and whatever it holds, reaches neither the error nor its
+// text.
+func TestEnvelopeKeepsOnlyItsFields(t *testing.T) {
+	get := &request{op: "RequestKeyInfo", method: "GET", path: pathRequestKeyInfo, secrets: scrubber{"app-key-secret"}}
+	for _, status := range []int{401, 200} {
+		e := respond(t, get, status, nil, `{"http_code":"401","http_code_desc":"Unauthorized","error_code":"API2001",`+
+			`"short_message":"Invalid key","long_message":"long","more_information":"more",`+
+			`"debug":"EXTRA-1","request":{"headers":{"Request-Key":"EXTRA-2"}},"Short_Message ":"EXTRA-3","trace":["EXTRA-4"]}`)
+		assert.Equal(t, Envelope{HTTPCode: "401", HTTPCodeDesc: "Unauthorized", ErrorCode: "API2001",
+			ShortMessage: "Invalid key", LongMessage: "long", MoreInformation: "more"}, e.Envelope)
+		assert.NotContains(t, fmt.Sprintf("%v|%+v|%#v|%s", e, e, e, e.Error()), "EXTRA")
+	}
+}

@@ -58,6 +58,10 @@
 // Codes and keys are random hex from crypto/rand. A code is single-use even under concurrent
 // exchanges, bound to the app it was issued for (another app's attempt leaves it intact), and
 // expires after the code TTL (10m). A refresh key works until its request key's end time.
+// The mock holds at most MaxLiveCodes (10000) unredeemed codes and MaxLiveKeys (10000) key
+// pairs: one more forgets the oldest issued, which then fails like an unknown one. Issuing a
+// code or a key also forgets every expired code and key, at most once per SweepInterval (1m)
+// of the mock clock; what was forgotten stays unknown even if the clock is set back.
 // With refresh-invalidates-old on (the default), a refresh revokes the old request key and
 // makes the old refresh key single-use, so a client that keeps using the old pair fails; off,
 // both stay usable until they expire. The request_key grant does not require a prior

@@ -18,6 +18,17 @@ const (
 	MaxLimit = 5000
 	// MaxBodyBytes is the largest request body accepted (413 above it).
 	MaxBodyBytes = 64 << 10
+	// MaxLiveCodes is how many unredeemed authorization codes the mock holds. Issuing one more
+	// (consent page, auto-approve, IssueCode) forgets the oldest code issued, which then
+	// fails like an unknown one (API1004).
+	MaxLiveCodes = 10000
+	// MaxLiveKeys is how many key pairs (request key with its refresh key) the mock holds.
+	// Issuing one more (any grant) forgets the oldest pair issued, whose keys then fail like
+	// unknown ones (API2001, API2004).
+	MaxLiveKeys = 10000
+	// SweepInterval is how often, at most, in mock-clock time, issuing a code or a key also
+	// forgets every expired code and key.
+	SweepInterval = time.Minute
 )
 
 // config is the initial state a Server is built from and returns to on Reset.

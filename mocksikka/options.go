@@ -41,6 +41,7 @@ type config struct {
 	refreshInvalidatesOld bool
 	clockStart            time.Time // zero: real time
 	logger                *slog.Logger
+	adminHosts            []string // Host values, besides loopback ones, the admin API answers
 }
 
 // Option changes one setting of New.
@@ -99,10 +100,27 @@ func WithRefreshInvalidatesOld(b bool) Option {
 // Advance and SetTime add.
 func WithClock(start time.Time) Option { return func(c *config) { c.clockStart = start } }
 
+// WithAdminHosts lets the admin API under /_mock/ answer requests whose Host header is one of
+// hosts, besides the loopback ones it always answers (127.0.0.1 and other 127.x.x.x, [::1],
+// localhost, any port). A host given with a port ("mocksikka:8089") matches only that port; a
+// bare host ("mocksikka") matches any port or none. Names match case-insensitively. Every other
+// Host gets 403 on /_mock/ (the API routes answer any Host), which keeps a web page that
+// rebinds its own name to the mock's address (DNS rebinding) away from the admin API. Each
+// call replaces the hosts of an earlier one. New panics on a host that is empty or carries a
+// scheme, path, user info, comma or space.
+func WithAdminHosts(hosts ...string) Option {
+	return func(c *config) { c.adminHosts = append([]string(nil), hosts...) }
+}
+
 // validate checks c and returns the normalised apps and practices.
 func (c *config) validate() error {
 	if c.keyTTL <= 0 || c.codeTTL <= 0 {
 		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
+	}
+	for _, h := range c.adminHosts {
+		if err := checkAdminHost(h); err != nil {
+			return err
+		}
 	}
 	seenApp := map[string]bool{}
 	for i, a := range c.apps {

@@ -29,15 +29,15 @@ import (
 // with its previous credentials if its reconnect dies.
 //
 // Errors: ErrInvalidCode, ErrNoAuthorizedPractice, ErrAlreadyConnected,
-// ErrProviderUnavailable, secretstore.ErrInvalidName for an account id that
-// cannot name a secret (checked before the code is spent); anything else is
-// an internal failure.
+// ErrProviderUnavailable, ErrInvalidAccountID (with secretstore.ErrInvalidName)
+// for an account id that cannot name a secret (checked before the code is
+// spent; see CheckAccount); anything else is an internal failure.
 func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, error) {
 	// The steps run in this one function, in this order; Config.StageHook
 	// is called after each (see Stage).
 	name, err := s.cfg.SecretNames.Name(accountID)
 	if err != nil {
-		return Record{}, err
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalidAccountID, err) // as CheckAccount
 	}
 
 	key, err := s.cfg.Sikka.ExchangeCode(ctx, code)

@@ -183,6 +183,30 @@ func (p *Repository) Due(ctx context.Context, before time.Time, after string, li
 	return rs, nil
 }
 
+// ListRevoked implements integration.Repository.
+func (p *Repository) ListRevoked(ctx context.Context, after string, limit int) ([]integration.Record, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rs []integration.Record
+	err := p.db.SelectContext(ctx, &rs, `SELECT `+recordColumns+` FROM pms_integrations
+		WHERE status = 'REVOKED' AND secret_ref <> '' AND account_id > $1
+		ORDER BY account_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list revoked records: %w", err)
+	}
+	for i := range rs {
+		rs[i] = normalize(rs[i])
+	}
+	return rs, nil
+}
+
+// ClearSecretRef implements integration.Repository.
+func (p *Repository) ClearSecretRef(ctx context.Context, accountID string) error {
+	return p.exec(ctx, "clear secret reference", `UPDATE pms_integrations SET secret_ref = '', updated_at = now()
+		WHERE account_id = $1 AND provider = $2 AND status = 'REVOKED'`, accountID, integration.ProviderSikka)
+}
+
 // LockAccount implements integration.Repository with a session-level
 // advisory lock held on a connection of its own until unlock, so a process
 // that dies releases its locks with its sessions. Waiting polls

@@ -66,7 +66,10 @@ type Hooks struct {
 	// unchanged and a later call or sweep tries again. err says why. A
 	// refusal of the keys is NeedsReauth instead.
 	RefreshFailed func(ctx context.Context, r Record, err error)
-	// Disconnected: the account disconnected (r is REVOKED).
+	// Disconnected: the account disconnected (r is REVOKED). Called once,
+	// by the Disconnect that marked the record, after its attempt to delete
+	// the secret (a secret it could not delete is left to a retry or to
+	// Reconcile, without a second call).
 	Disconnected func(ctx context.Context, r Record)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ type env struct {
 	newRepo func() integration.Repository
 	svc     *integration.Service
 	logs    *syncbuf.Buffer
+	// wire sees the client's traffic: the keys Sikka issued, and it can
+	// make Sikka list no practice.
+	wire *wireTap
 }
 
 func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
@@ -71,9 +75,10 @@ func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
 	mock := mocksikka.New(mockOpts...)
 	srv := httptest.NewServer(mock)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncbuf.Buffer{}}
+	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncbuf.Buffer{}, wire: &wireTap{}}
 	e.client = sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL),
-		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }),
+		sikka.WithHTTPClient(&http.Client{Transport: e.wire}))
 	e.newRepo = b.newRepo(t)
 	e.repo = e.newRepo()
 	e.svc = e.service(integration.Config{})

@@ -20,6 +20,13 @@ import (
 // call created is deleted; an overwritten one is restored to its previous
 // version). Reconnecting an account overwrites its secret and record in place.
 //
+// No key Sikka issued is left live for nothing: when the connect fails after
+// the exchange, the new request key is revoked at Sikka, and after a
+// reconnect the previous one (when it differs). Revocations are best effort,
+// detached from ctx's cancellation and bounded; a failure is logged and the
+// key expires on its own. A key the account's record may still use is never
+// revoked (a record write that committed although it reported an error).
+//
 // It also keeps them when the process dies at any point: under the account's
 // lock, a PendingFlow marker (the secret's name and its version before) is
 // saved before the secret is written, and removed in the same atomic step
@@ -29,15 +36,15 @@ import (
 // with its previous credentials if its reconnect dies.
 //
 // Errors: ErrInvalidCode, ErrNoAuthorizedPractice, ErrAlreadyConnected,
-// ErrProviderUnavailable, secretstore.ErrInvalidName for an account id that
-// cannot name a secret (checked before the code is spent); anything else is
-// an internal failure.
+// ErrProviderUnavailable, ErrInvalidAccountID (with secretstore.ErrInvalidName)
+// for an account id that cannot name a secret (checked before the code is
+// spent; see CheckAccount); anything else is an internal failure.
 func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, error) {
 	// The steps run in this one function, in this order; Config.StageHook
 	// is called after each (see Stage).
 	name, err := s.cfg.SecretNames.Name(accountID)
 	if err != nil {
-		return Record{}, err
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalidAccountID, err) // as CheckAccount
 	}
 
 	key, err := s.cfg.Sikka.ExchangeCode(ctx, code)
@@ -48,13 +55,20 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		return Record{}, providerError(err)
 	}
 
+	// The key is live at Sikka from here on: a failure revokes it, since
+	// nothing will use it.
+	fail := func(err error) (Record, error) {
+		s.revokeKey(ctx, accountID, key.RequestKey, key.Expiry, "connect failed")
+		return Record{}, err
+	}
+
 	practices, err := s.cfg.Sikka.AuthorizedPractices(ctx, key.RequestKey)
 	if err != nil {
-		return Record{}, providerError(err)
+		return fail(providerError(err))
 	}
 	practice, ok := pickPractice(practices, key.IssuedTo)
 	if !ok {
-		return Record{}, ErrNoAuthorizedPractice
+		return fail(ErrNoAuthorizedPractice)
 	}
 	s.stage(ctx, accountID, StageExchanged)
 
@@ -62,10 +76,10 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	// practice. The unique index still decides a race between two connects.
 	if holder, err := s.cfg.Records.ActiveByOffice(ctx, ProviderSikka, practice.OfficeID); err == nil {
 		if holder.AccountID != accountID {
-			return Record{}, ErrAlreadyConnected
+			return fail(ErrAlreadyConnected)
 		}
 	} else if !errors.Is(err, ErrNotFound) {
-		return Record{}, err
+		return fail(err)
 	}
 
 	// One writer per account at a time (two tabs, two replicas), so the
@@ -73,28 +87,29 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	// the account wait too. The lock is held from the marker to the record.
 	unlock, err := s.cfg.Records.LockAccount(ctx, accountID)
 	if err != nil {
-		return Record{}, err
+		return fail(err)
 	}
 	defer unlock()
 
 	// A marker left by an earlier connect of this account belongs to a
 	// flow that died (it would hold the lock otherwise): undo it first.
 	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
-		return Record{}, err
+		return fail(err)
 	}
 
 	// The PENDING stage: say what is about to be written, and what it
 	// replaces, before writing it.
-	prev := ""
-	switch cur, err := s.cfg.Secrets.Get(ctx, name); {
-	case err == nil:
-		prev = cur.Version
-	case !errors.Is(err, secretstore.ErrNotFound):
-		return Record{}, fmt.Errorf("integration: read current credentials: %w", err)
+	cur, err := s.cfg.Secrets.Get(ctx, name)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		cur = secretstore.Secret{}
+	case err != nil:
+		return fail(fmt.Errorf("integration: read current credentials: %w", err))
 	}
+	prev := cur.Version
 	flowID, err := newFlowID()
 	if err != nil {
-		return Record{}, err
+		return fail(err)
 	}
 	flow := PendingFlow{
 		FlowID:      flowID,
@@ -106,18 +121,22 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		StartedAt:   s.cfg.Now().UTC().Truncate(time.Microsecond),
 	}
 	if err := s.cfg.Records.InsertPending(ctx, flow); err != nil {
-		return Record{}, fmt.Errorf("integration: save pending connect: %w", err)
+		return fail(fmt.Errorf("integration: save pending connect: %w", err))
 	}
 	s.stage(ctx, accountID, StagePending)
 	// abort undoes this flow's writes after a failure. If that fails too,
-	// the marker stays for Reconcile or the account's next connect.
-	abort := func(cause error) error {
+	// the marker stays for Reconcile or the account's next connect. The new
+	// key is then revoked unless the record may use it after all.
+	abort := func(cause error) (Record, error) {
 		if _, err := s.recoverLocked(ctx, flow, "connect"); err != nil {
 			s.log.Error("integration: could not undo a failed connect; it is left for the reconciler",
 				"account_id", accountID, "secret", name, "error", err)
-			return errors.Join(cause, err)
+			cause = errors.Join(cause, err)
 		}
-		return cause
+		if s.keyMayBeInUse(ctx, accountID, name, key.RequestKey) {
+			return Record{}, cause
+		}
+		return fail(cause)
 	}
 
 	creds := secretstore.Credentials{
@@ -134,7 +153,7 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	if err != nil {
 		// The write may have happened even so (a lost answer): undo by
 		// the marker, which compares versions.
-		return Record{}, abort(fmt.Errorf("integration: store credentials: %w", err))
+		return abort(fmt.Errorf("integration: store credentials: %w", err))
 	}
 	s.stage(ctx, accountID, StageSecretWritten)
 
@@ -158,13 +177,22 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		if undoErr := s.undoIfCurrent(ctx, name, receipt); undoErr != nil {
 			err = errors.Join(err, undoErr)
 		}
-		return Record{}, err
+		if s.keyMayBeInUse(ctx, accountID, name, key.RequestKey) {
+			return Record{}, err
+		}
+		return fail(err)
 	case errors.Is(err, ErrAlreadyConnected):
-		return Record{}, abort(err)
+		return abort(err)
 	case err != nil:
-		return Record{}, abort(fmt.Errorf("integration: save record: %w", err))
+		return abort(fmt.Errorf("integration: save record: %w", err))
 	}
 	s.stage(ctx, accountID, StageRecordWritten)
+
+	// The previous key (this account's, of this practice or another) is
+	// replaced for good.
+	if cur.RequestKey != key.RequestKey {
+		s.revokeKey(ctx, accountID, cur.RequestKey, cur.TokenExpiry, "replaced by a reconnect")
+	}
 
 	s.log.Info("integration: connected", "account_id", accountID, "office_id", rec.OfficeID,
 		"practice", rec.PracticeName, "pms", rec.PMSType)
@@ -172,6 +200,33 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		s.runHook(ctx, "Connected", accountID, func(ctx context.Context) { h(ctx, rec) })
 	}
 	return rec, nil
+}
+
+// keyMayBeInUse reports whether the account's record may use requestKey
+// although its connect failed: the record is ACTIVE and its secret holds the
+// key (a record write that committed although it reported an error, or an
+// undo that failed and is left for the reconciler). When it cannot tell, it
+// says yes: revoking a key in use would cut the account off.
+func (s *Service) keyMayBeInUse(ctx context.Context, accountID, name, requestKey string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	rec, err := s.cfg.Records.Get(ctx, accountID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false
+	case err != nil:
+		return true
+	case rec.Status != StatusActive:
+		return false
+	}
+	sec, err := s.cfg.Secrets.Get(ctx, name)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		return false
+	case err != nil:
+		return true
+	}
+	return sec.RequestKey == requestKey
 }
 
 // undoPut reverses a Put: delete what it created, restore what it overwrote.

@@ -98,6 +98,14 @@ type ReconcileResult struct {
 	Skipped int
 	// Failed is how many could not be recovered (retried next time).
 	Failed int
+	// Revoked is how many REVOKED records still holding a secret it looked
+	// at (disconnects that had not deleted their secret).
+	Revoked int
+	// Finished is how many of those disconnects it finished: the key
+	// revoked at Sikka (best effort), the secret deleted, the record's
+	// secret reference cleared (only the reference, for a secret already
+	// gone). Those it skipped or failed count in Skipped and Failed.
+	Finished int
 }
 
 // Reconcile recovers connects that never finished: for every PendingFlow
@@ -107,19 +115,37 @@ type ReconcileResult struct {
 // step that would have made the flow's record ACTIVE also removes its
 // marker, so a marker means the record was never written.
 //
+// Then it finishes disconnects that never deleted their secret (the process
+// died, or the deletion failed): for every REVOKED record still holding a
+// secret reference (Repository.ListRevoked), the key in the secret is
+// revoked at Sikka (best effort), the secret deleted and the reference
+// cleared, so no secret outlives its record.
+//
 // Run it at start and periodically. It is safe on several replicas at once:
 // each marker is recovered under its account's lock (a marker whose account
 // is locked is skipped: a live flow holds that lock from its marker to its
 // record), re-read under the lock, and claimed before anything is undone, so
-// a flow that is somehow still running cannot complete afterwards. Failures
-// of single markers are counted and logged; the error is for failures to
-// list markers or a done ctx.
+// a flow that is somehow still running cannot complete afterwards. A revoked
+// record is finished under its account's lock too, re-read under it, and
+// skipped while its account has a marker (a reconnect in progress). Failures
+// of single markers or records are counted and logged; the error is for
+// failures to list them or a done ctx.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	var (
 		mu     sync.Mutex
 		result ReconcileResult
 	)
 	count := func(f func(*ReconcileResult)) { mu.Lock(); f(&result); mu.Unlock() }
+	err := s.reconcilePending(ctx, count)
+	if ctx.Err() != nil {
+		return result, err
+	}
+	err = errors.Join(err, s.reconcileRevoked(ctx, count))
+	return result, err
+}
+
+// reconcilePending recovers the markers older than PendingTimeout.
+func (s *Service) reconcilePending(ctx context.Context, count func(func(*ReconcileResult))) error {
 	before := s.cfg.Now().Add(-s.cfg.PendingTimeout)
 	stale, err := forEachPaged(ctx, "pending connects", s.cfg.SweepConcurrency,
 		func(ctx context.Context, after string) ([]PendingFlow, error) {
@@ -141,8 +167,71 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileResult, error) {
 				count(func(r *ReconcileResult) { r.Skipped++ })
 			}
 		})
-	result.Stale = stale
-	return result, err
+	count(func(r *ReconcileResult) { r.Stale = stale })
+	return err
+}
+
+// reconcileRevoked finishes the disconnects that left their secret.
+func (s *Service) reconcileRevoked(ctx context.Context, count func(func(*ReconcileResult))) error {
+	revoked, err := forEachPaged(ctx, "revoked records", s.cfg.SweepConcurrency,
+		func(ctx context.Context, after string) ([]Record, error) {
+			return s.cfg.Records.ListRevoked(ctx, after, s.cfg.SweepPageSize)
+		},
+		func(r Record) string { return r.AccountID },
+		func(r Record) {
+			finished, err := s.reconcileRevokedOne(ctx, r.AccountID)
+			switch {
+			case err != nil:
+				s.log.Warn("integration: could not finish a disconnect; retried next time",
+					"account_id", r.AccountID, "error", err)
+				count(func(r *ReconcileResult) { r.Failed++ })
+			case finished:
+				count(func(r *ReconcileResult) { r.Finished++ })
+			default:
+				count(func(r *ReconcileResult) { r.Skipped++ })
+			}
+		})
+	count(func(r *ReconcileResult) { r.Revoked = revoked })
+	return err
+}
+
+func (s *Service) reconcileRevokedOne(ctx context.Context, accountID string) (finished bool, err error) {
+	unlock, ok, err := s.cfg.Records.TryLockAccount(ctx, accountID)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer unlock()
+	// A reconnect in progress (or one that died, recovered by a later
+	// Reconcile once its marker is old) owns the secret now.
+	switch _, err := s.cfg.Records.GetPending(ctx, accountID); {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, ErrNotFound):
+		return false, fmt.Errorf("integration: read pending connect: %w", err)
+	}
+	rec, err := s.cfg.Records.Get(ctx, accountID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if rec.Status != StatusRevoked || rec.SecretRef == "" {
+		return false, nil // reconnected, or finished meanwhile
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), disconnectTimeout)
+	defer cancel()
+	deleted, err := s.finishDisconnectLocked(fctx, rec)
+	if err != nil {
+		return false, fmt.Errorf("integration: %w", err)
+	}
+	action := "cleared the reference of a secret already deleted"
+	if deleted {
+		action = "deleted the secret left behind"
+	}
+	s.log.Info("integration: finished a disconnect", "account_id", accountID, "office_id", rec.OfficeID,
+		"by", "reconciler", "action", action)
+	return true, nil
 }
 
 type recoverOutcome int

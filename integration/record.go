@@ -45,6 +45,7 @@ type Record struct {
 	// OfficeID is Sikka's office id (the practice's unique key at Sikka).
 	OfficeID string `db:"office_id" json:"officeId"`
 	// SecretRef is the secret store's reference (an ARN or a Vault path).
+	// It is empty only on a REVOKED record whose secret has been deleted.
 	SecretRef    string `db:"secret_ref" json:"secretRef"`
 	PracticeName string `db:"practice_name" json:"practiceName"`
 	PMSType      string `db:"pms_type" json:"pmsType"`

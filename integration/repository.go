@@ -37,6 +37,19 @@ type Repository interface {
 	// visits every due record once without loading them all.
 	Due(ctx context.Context, before time.Time, after string, limit int) ([]Record, error)
 
+	// ListRevoked returns up to limit REVOKED records that still hold a
+	// secret reference (disconnects that have not deleted their secret yet:
+	// one in progress, one whose deletion failed, or one whose process died),
+	// ordered by account id, starting after the account id `after` ("" =
+	// from the start). Paging with the last account id seen visits each once.
+	ListRevoked(ctx context.Context, after string, limit int) ([]Record, error)
+
+	// ClearSecretRef empties the secret reference of the account's REVOKED
+	// record, once its secret is deleted, so ListRevoked no longer lists it.
+	// A record in another status is left alone: the error is then
+	// ErrNotFound, as it is when the account has no record.
+	ClearSecretRef(ctx context.Context, accountID string) error
+
 	// LockAccount takes the account's refresh lock, which excludes every
 	// other holder in this process and, for shared repositories, in every
 	// other process. It waits until the lock is held or ctx is done. The

@@ -31,6 +31,9 @@ var (
 	ErrNeedsReauth = errors.New("integration: the practice must authorize again")
 	// ErrNotConnected: the account has no ACTIVE integration.
 	ErrNotConnected = errors.New("integration: account is not connected")
+	// ErrInvalidAccountID: the account id cannot name the account's secret
+	// (see CheckAccount); secretstore.ErrInvalidName is in the chain too.
+	ErrInvalidAccountID = errors.New("integration: invalid account id")
 )
 
 // Defaults of Config.
@@ -63,7 +66,10 @@ type Hooks struct {
 	// unchanged and a later call or sweep tries again. err says why. A
 	// refusal of the keys is NeedsReauth instead.
 	RefreshFailed func(ctx context.Context, r Record, err error)
-	// Disconnected: the account disconnected (r is REVOKED).
+	// Disconnected: the account disconnected (r is REVOKED). Called once,
+	// by the Disconnect that marked the record, after its attempt to delete
+	// the secret (a secret it could not delete is left to a retry or to
+	// Reconcile, without a second call).
 	Disconnected func(ctx context.Context, r Record)
 }
 
@@ -155,6 +161,20 @@ func NewService(cfg Config) (*Service, error) {
 		cfg.PendingTimeout = DefaultPendingTimeout
 	}
 	return &Service{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// CheckAccount reports whether accountID can be connected: nil, or an error
+// wrapping ErrInvalidAccountID and secretstore.ErrInvalidName whose text
+// states the rule (secretstore.AccountIDRule: 1-128 characters among ASCII
+// letters, digits and _-.@+=, without ".."; e-mail addresses pass) or, for a
+// long SecretNames template, the secret name's limit. It touches nothing:
+// call it before sending anyone to Sikka, since Connect refuses the same ids
+// only after the practice has authorized.
+func (s *Service) CheckAccount(accountID string) error {
+	if _, err := s.cfg.SecretNames.Name(accountID); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidAccountID, err)
+	}
+	return nil
 }
 
 // Status returns the account's record (any status), or ErrNotFound. It never

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ type env struct {
 	newRepo func() integration.Repository
 	svc     *integration.Service
 	logs    *syncbuf.Buffer
+	// wire sees the client's traffic: the keys Sikka issued, and it can
+	// make Sikka list no practice.
+	wire *wireTap
 }
 
 func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
@@ -71,9 +75,10 @@ func newEnv(t *testing.T, b backend, mockOpts ...mocksikka.Option) *env {
 	mock := mocksikka.New(mockOpts...)
 	srv := httptest.NewServer(mock)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncbuf.Buffer{}}
+	e := &env{t: t, mock: mock, secrets: secretmemory.New(), logs: &syncbuf.Buffer{}, wire: &wireTap{}}
 	e.client = sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL),
-		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }),
+		sikka.WithHTTPClient(&http.Client{Transport: e.wire}))
 	e.newRepo = b.newRepo(t)
 	e.repo = e.newRepo()
 	e.svc = e.service(integration.Config{})
@@ -310,6 +315,7 @@ func TestConnectRefusals(t *testing.T) {
 			code := e.code()
 			_, err := e.svc.Connect(ctx, "../etc", code)
 			assert.ErrorIs(t, err, secretstore.ErrInvalidName)
+			assert.ErrorIs(t, err, integration.ErrInvalidAccountID)
 			_, err = e.svc.Connect(ctx, "acct-1", code)
 			assert.NoError(t, err)
 		})
@@ -679,4 +685,32 @@ func TestNewServiceNamesMissingConfig(t *testing.T) {
 	for _, f := range []string{"Sikka", "Secrets", "Records"} {
 		assert.Contains(t, err.Error(), f)
 	}
+}
+
+// CheckAccount accepts what the secret store can store (e-mail addresses
+// included) and refuses the rest with a reason that states the rule; Connect
+// then connects an e-mail-like account id end to end.
+func TestCheckAccount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		for _, id := range []string{"a+b@x.com", "first.last+tag=1@sub.example.org", "account_abc123"} {
+			assert.NoError(t, e.svc.CheckAccount(id), id)
+		}
+		for _, id := range []string{"", "a b", "../etc", "a/b", "ünicode", "a..b", strings.Repeat("x", 129)} {
+			err := e.svc.CheckAccount(id)
+			require.ErrorIs(t, err, integration.ErrInvalidAccountID, "%q", id)
+			assert.ErrorIs(t, err, secretstore.ErrInvalidName, "%q", id)
+			assert.Contains(t, err.Error(), secretstore.AccountIDRule, "%q: the error states the rule", id)
+		}
+
+		rec, err := e.svc.Connect(ctx, "a+b@x.com", e.code())
+		require.NoError(t, err)
+		assert.Equal(t, integration.StatusActive, rec.Status)
+		e.assertConsistent("a+b@x.com")
+		_, err = e.svc.Credentials(ctx, "a+b@x.com")
+		require.NoError(t, err)
+		require.NoError(t, e.svc.Disconnect(ctx, "a+b@x.com"))
+		e.assertConsistent("a+b@x.com")
+	})
 }

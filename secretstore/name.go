@@ -51,11 +51,19 @@ func (t NameTemplate) Name(accountID string) (string, error) {
 	return name, nil
 }
 
+// AccountIDRule says which account ids ValidateAccountID accepts, in the
+// words its errors use.
+const AccountIDRule = "1-128 characters among ASCII letters, digits and _-.@+=, without \"..\""
+
 // ValidateAccountID accepts 1 to MaxAccountIDLen characters among ASCII
-// letters, digits, '_', '-', '.' and '@', not containing "..". Anything else
-// (slashes, spaces, control characters, non-ASCII) wraps ErrInvalidName.
+// letters, digits, '_', '-', '.', '@', '+' and '=', not containing "..": wide
+// enough for e-mail addresses (a+b@x.com), and every one of them is a valid
+// secret name segment on every backend (the characters are AWS Secrets
+// Manager's, less the '/' that separates Vault path segments). Anything else
+// (slashes, spaces, control characters, non-ASCII) wraps ErrInvalidName with
+// a message that states the rule (AccountIDRule).
 func ValidateAccountID(id string) error {
-	const allowed = "1-128 characters among letters, digits, '_', '-', '.', '@', without \"..\""
+	const allowed = AccountIDRule
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: account id is empty (allowed: %s)", ErrInvalidName, allowed)
@@ -65,12 +73,20 @@ func ValidateAccountID(id string) error {
 		return fmt.Errorf("%w: account id %q (allowed: %s)", ErrInvalidName, id, allowed)
 	}
 	for i := 0; i < len(id); i++ {
-		if !isAlnum(id[i]) && !strings.ContainsRune("_-.@", rune(id[i])) {
+		if !isAlnum(id[i]) && !strings.ContainsRune(accountIDPunct, rune(id[i])) {
 			return fmt.Errorf("%w: account id %q has a disallowed character at byte %d (allowed: %s)", ErrInvalidName, id, i, allowed)
 		}
 	}
 	return nil
 }
+
+// accountIDPunct is what ValidateAccountID accepts besides letters and
+// digits: namePunct without '/'.
+const accountIDPunct = "_-.@+="
+
+// namePunct is what ValidateName accepts besides letters and digits (AWS
+// Secrets Manager's set).
+const namePunct = "/_+=.@-"
 
 // ValidateName accepts secret names of 1 to MaxNameLen characters among ASCII
 // letters, digits and "/_+=.@-" (the characters AWS Secrets Manager allows),
@@ -86,7 +102,7 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: secret name is %d bytes long (allowed: %s)", ErrInvalidName, len(name), allowed)
 	}
 	for i := 0; i < len(name); i++ {
-		if !isAlnum(name[i]) && !strings.ContainsRune("/_+=.@-", rune(name[i])) {
+		if !isAlnum(name[i]) && !strings.ContainsRune(namePunct, rune(name[i])) {
 			return fmt.Errorf("%w: secret name %q has a disallowed character at byte %d (allowed: %s)", ErrInvalidName, name, i, allowed)
 		}
 	}

@@ -18,7 +18,7 @@ func TestDefaultNameTemplate(t *testing.T) {
 
 func TestAccountIDs(t *testing.T) {
 	valid := []string{"a", "account_abc123", "user@example.com", "A-b.c_d", "0", strings.Repeat("x", 128),
-		"123e4567-e89b-12d3-a456-426614174000"}
+		"123e4567-e89b-12d3-a456-426614174000", "a+b@x.com", "first.last+tag=1@sub.example.org", "a=b"}
 	for _, id := range valid {
 		t.Run("valid "+id, func(t *testing.T) {
 			assert.NoError(t, secretstore.ValidateAccountID(id))
@@ -27,12 +27,12 @@ func TestAccountIDs(t *testing.T) {
 		})
 	}
 	invalid := []string{"", ".", "..", "a..b", "../etc", "a/b", "/", "a b", "a\x00b", "a\nb", "tab\t",
-		"ünicode", "a+b", "a=b", "a%2fb", "a\\b", strings.Repeat("x", 129), "{accountId}", "a:b"}
+		"ünicode", "a%2fb", "a!b@x.com", "a'b@x.com", "a\\b", strings.Repeat("x", 129), "{accountId}", "a:b"}
 	for _, id := range invalid {
 		t.Run("invalid "+id, func(t *testing.T) {
 			err := secretstore.ValidateAccountID(id)
 			require.ErrorIs(t, err, secretstore.ErrInvalidName)
-			assert.Contains(t, err.Error(), "allowed:")
+			assert.Contains(t, err.Error(), "allowed: "+secretstore.AccountIDRule)
 			_, err = secretstore.DefaultNameTemplate.Name(id)
 			assert.ErrorIs(t, err, secretstore.ErrInvalidName)
 		})

@@ -229,6 +229,60 @@ func RunRepository(t *testing.T, newRepo func(t *testing.T) integration.Reposito
 		}
 	})
 
+	t.Run("ListRevokedPagesThroughUnfinishedDisconnects", func(t *testing.T) {
+		repo := newRepo(t)
+		for i := range 5 {
+			r := Record(fmt.Sprintf("revoked-%d", i), fmt.Sprintf("DR%d", i))
+			r.Status = integration.StatusRevoked
+			_, err := repo.Upsert(ctx, r)
+			require.NoError(t, err)
+		}
+		for _, st := range []integration.Status{integration.StatusActive, integration.StatusNeedsReauth} {
+			r := Record("other-"+string(st), "DO-"+string(st))
+			r.Status = st
+			_, err := repo.Upsert(ctx, r)
+			require.NoError(t, err)
+		}
+		list := func() []string {
+			var seen []string
+			after := ""
+			for {
+				page, err := repo.ListRevoked(ctx, after, 2)
+				require.NoError(t, err)
+				if len(page) == 0 {
+					return seen
+				}
+				assert.LessOrEqual(t, len(page), 2)
+				for _, r := range page {
+					assert.Equal(t, integration.StatusRevoked, r.Status)
+					assert.Equal(t, "ref/"+r.AccountID, r.SecretRef)
+					seen = append(seen, r.AccountID)
+				}
+				after = page[len(page)-1].AccountID
+			}
+		}
+		assert.Equal(t, []string{"revoked-0", "revoked-1", "revoked-2", "revoked-3", "revoked-4"}, list())
+
+		require.NoError(t, repo.ClearSecretRef(ctx, "revoked-1"))
+		got, err := repo.Get(ctx, "revoked-1")
+		require.NoError(t, err)
+		assert.Empty(t, got.SecretRef)
+		assert.Equal(t, integration.StatusRevoked, got.Status)
+		require.NoError(t, repo.ClearSecretRef(ctx, "revoked-1"), "clearing twice is fine")
+
+		// Only a REVOKED record is cleared.
+		assert.ErrorIs(t, repo.ClearSecretRef(ctx, "other-ACTIVE"), integration.ErrNotFound)
+		active, err := repo.Get(ctx, "other-ACTIVE")
+		require.NoError(t, err)
+		assert.Equal(t, "ref/other-ACTIVE", active.SecretRef)
+		assert.ErrorIs(t, repo.ClearSecretRef(ctx, "nobody"), integration.ErrNotFound)
+
+		// A reconnect (ACTIVE again, with its reference) leaves the list.
+		_, err = repo.Upsert(ctx, Record("revoked-3", "DR3"))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"revoked-0", "revoked-2", "revoked-4"}, list())
+	})
+
 	t.Run("PendingMarkers", func(t *testing.T) {
 		repo := newRepo(t)
 		now := time.Now().UTC().Truncate(time.Microsecond)

@@ -163,6 +163,37 @@ func (m *Repository) Due(ctx context.Context, before time.Time, after string, li
 	return due, nil
 }
 
+// ListRevoked implements integration.Repository.
+func (m *Repository) ListRevoked(ctx context.Context, after string, limit int) ([]integration.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var rs []integration.Record
+	for id, r := range m.records {
+		if r.Status == integration.StatusRevoked && r.SecretRef != "" && id > after {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].AccountID < rs[j].AccountID })
+	if limit > 0 && len(rs) > limit {
+		rs = rs[:limit]
+	}
+	return rs, nil
+}
+
+// ClearSecretRef implements integration.Repository.
+func (m *Repository) ClearSecretRef(ctx context.Context, accountID string) error {
+	return m.update(ctx, accountID, func(r *integration.Record) error {
+		if r.Status != integration.StatusRevoked {
+			return integration.ErrNotFound
+		}
+		r.SecretRef = ""
+		return nil
+	})
+}
+
 // LockAccount implements integration.Repository.
 func (m *Repository) LockAccount(ctx context.Context, accountID string) (func(), error) {
 	for {

@@ -1,5 +1,6 @@
 // Package postgres is the integration.Repository on PostgreSQL (sqlx +
-// lib/pq). Records live in the table pms_integrations; the schema comes from
+// lib/pq; New also takes a sqlx pool on another driver, such as pgx's
+// stdlib). Records live in the table pms_integrations; the schema comes from
 // the migrations embedded in this package (see Migrate). Locks are PostgreSQL
 // advisory locks keyed by schema and account, so they exclude holders in every
 // process sharing the database and schema. Markers of connects in progress
@@ -182,6 +183,30 @@ func (p *Repository) Due(ctx context.Context, before time.Time, after string, li
 	return rs, nil
 }
 
+// ListRevoked implements integration.Repository.
+func (p *Repository) ListRevoked(ctx context.Context, after string, limit int) ([]integration.Record, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rs []integration.Record
+	err := p.db.SelectContext(ctx, &rs, `SELECT `+recordColumns+` FROM pms_integrations
+		WHERE status = 'REVOKED' AND secret_ref <> '' AND account_id > $1
+		ORDER BY account_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list revoked records: %w", err)
+	}
+	for i := range rs {
+		rs[i] = normalize(rs[i])
+	}
+	return rs, nil
+}
+
+// ClearSecretRef implements integration.Repository.
+func (p *Repository) ClearSecretRef(ctx context.Context, accountID string) error {
+	return p.exec(ctx, "clear secret reference", `UPDATE pms_integrations SET secret_ref = '', updated_at = now()
+		WHERE account_id = $1 AND provider = $2 AND status = 'REVOKED'`, accountID, integration.ProviderSikka)
+}
+
 // LockAccount implements integration.Repository with a session-level
 // advisory lock held on a connection of its own until unlock, so a process
 // that dies releases its locks with its sessions. Waiting polls
@@ -273,11 +298,32 @@ func discard(conn *sqlx.Conn) {
 }
 
 func mapWriteError(what string, err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == activeOfficeIndex {
+	if activeOfficeTaken(err) {
 		return integration.ErrAlreadyConnected
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a unique violation.
+const uniqueViolation = "23505"
+
+// activeOfficeTaken reports whether err, from a record write, is a unique
+// violation of activeOfficeIndex, whatever the driver under sqlx: any error
+// in the chain with a SQLState method (lib/pq's *pq.Error, pgx's
+// *pgconn.PgError) that says 23505. A record write can violate no other
+// unique index (the primary key is the upsert's conflict target), so a
+// driver that does not name the constraint is trusted on the code alone;
+// lib/pq's name, when given, must be the index's.
+func activeOfficeTaken(err error) bool {
+	var coded interface{ SQLState() string }
+	if !errors.As(err, &coded) || coded.SQLState() != uniqueViolation {
+		return false
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint != "" {
+		return pqErr.Constraint == activeOfficeIndex
+	}
+	return true
 }
 
 // normalize returns times in UTC, as the memory repository does.

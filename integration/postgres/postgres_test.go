@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, as "pgx"
+	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -139,4 +142,48 @@ func TestOpenGivesUpOnASilentServer(t *testing.T) {
 		postgres.WithIOTimeout(300*time.Millisecond))
 	require.Error(t, err)
 	assert.Less(t, time.Since(begin), 10*time.Second, "gave up after the I/O timeout")
+}
+
+// openPgx returns a repository on a fresh schema through pgx's database/sql
+// driver (wrapped by sqlx), as a host that uses pgx would build it.
+func openPgx(t *testing.T, url string) *postgres.Repository {
+	t.Helper()
+	sqlDB, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	db := sqlx.NewDb(sqlDB, "pgx")
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, postgres.Migrate(context.Background(), db))
+	return postgres.New(db)
+}
+
+// The contract holds on pgx too: above all, a practice taken by another
+// account is ErrAlreadyConnected (pgx reports the unique violation with its
+// own error type).
+func TestRepositoryContractPgx(t *testing.T) {
+	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
+		return openPgx(t, pgtest.URL(t))
+	})
+}
+
+// Through pgx, the record write of a connect that lost the race for a
+// practice (the early check passed, the unique index decides) is
+// ErrAlreadyConnected and leaves the loser's marker for the undo.
+func TestAlreadyConnectedRacePgx(t *testing.T) {
+	ctx := context.Background()
+	repo := openPgx(t, pgtest.URL(t))
+	now := time.Now()
+	require.NoError(t, repo.InsertPending(ctx, integrationtest.Pending("acct-a", "flow-a", now)))
+	require.NoError(t, repo.InsertPending(ctx, integrationtest.Pending("acct-b", "flow-b", now)))
+	_, err := repo.CompletePending(ctx, "flow-a", integrationtest.Record("acct-a", "D36225"))
+	require.NoError(t, err)
+	_, err = repo.CompletePending(ctx, "flow-b", integrationtest.Record("acct-b", "D36225"))
+	assert.ErrorIs(t, err, integration.ErrAlreadyConnected)
+	_, err = repo.GetPending(ctx, "acct-b")
+	assert.NoError(t, err, "the loser's marker stays")
+
+	parked := integrationtest.Record("acct-c", "D36225")
+	parked.Status = integration.StatusNeedsReauth
+	_, err = repo.Upsert(ctx, parked)
+	require.NoError(t, err)
+	assert.ErrorIs(t, repo.SetStatus(ctx, "acct-c", integration.StatusActive), integration.ErrAlreadyConnected)
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) secretstore.Store) {
 	t.Run("DeleteMissing", s.deleteMissing)
 	t.Run("IfVersion", s.ifVersion)
 	t.Run("UnusualNames", s.unusualNames)
+	t.Run("EmailAccountIDs", s.emailAccountIDs)
 	t.Run("InvalidNames", s.invalidNames)
 	t.Run("DualWriteUndo", s.dualWriteUndo)
 	t.Run("ConcurrentWritersSameName", s.concurrentSameName)
@@ -308,6 +309,38 @@ func (s *suite) unusualNames(t *testing.T) {
 	got, err := st.Get(ctx(t), r.Ref)
 	require.NoError(t, err)
 	assert.Equal(t, r.Version, got.Version)
+}
+
+// emailAccountIDs stores credentials under the names of e-mail-like account
+// ids, which secretstore.ValidateAccountID accepts: every backend must store
+// what that rule lets through.
+func (s *suite) emailAccountIDs(t *testing.T) {
+	st := s.newStore(t)
+	tpl := secretstore.NameTemplate("parlae/pms/sikka/" + s.prefix + "-" + randHex(3) + "/{accountId}")
+	for _, id := range []string{"a+b@x.com", "first.last+tag=1@sub.example.org", "=+a@b_c-d.e"} {
+		require.NoError(t, secretstore.ValidateAccountID(id), id)
+		name, err := tpl.Name(id)
+		require.NoError(t, err, id)
+		c := NewCredentials("email")
+		r, err := st.Put(ctx(t), name, c)
+		require.NoError(t, err, "Put(%q)", name)
+		for _, key := range []string{name, r.Ref} {
+			got, err := st.Get(ctx(t), key)
+			require.NoError(t, err, "Get(%q)", key)
+			AssertSameCredentials(t, c, got.Credentials)
+			assert.Equal(t, r.Version, got.Version)
+		}
+		again := NewCredentials("email2")
+		r2, err := st.Put(ctx(t), name, again, secretstore.IfVersion(r.Version))
+		require.NoError(t, err, "overwrite %q", name)
+		require.NoError(t, st.Restore(ctx(t), name, r2.Previous), "restore %q", name)
+		got, err := st.Get(ctx(t), name)
+		require.NoError(t, err)
+		AssertSameCredentials(t, c, got.Credentials)
+		require.NoError(t, st.Delete(ctx(t), r.Ref))
+		_, err = st.Get(ctx(t), name)
+		require.ErrorIs(t, err, secretstore.ErrNotFound, "deleted %q", name)
+	}
 }
 
 func (s *suite) invalidNames(t *testing.T) {

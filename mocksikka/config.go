@@ -24,6 +24,9 @@ type Config struct {
 	AutoApprove string `json:"auto_approve,omitempty"`
 	// RefreshInvalidatesOld, when set, says whether a refresh invalidates the old keys (default true).
 	RefreshInvalidatesOld *bool `json:"refresh_invalidates_old,omitempty"`
+	// AdminHosts are Host values ("mocksikka:8089", or "mocksikka" for any port) the admin API
+	// answers besides the loopback ones; see WithAdminHosts.
+	AdminHosts []string `json:"admin_hosts,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -48,7 +51,8 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-// Validate reports what would make New panic with c.Options(): wraps ErrInvalid or ErrExists.
+// Validate reports what would make New panic with c.Options(): wraps ErrInvalid or ErrExists
+// (a malformed admin host is ErrInvalid).
 func (c Config) Validate() error {
 	if c.KeyTTL < 0 || c.CodeTTL < 0 {
 		return fmt.Errorf("key_ttl and code_ttl must not be negative: %w", ErrInvalid)
@@ -80,6 +84,9 @@ func (c Config) Options() []Option {
 	}
 	if c.RefreshInvalidatesOld != nil {
 		opts = append(opts, WithRefreshInvalidatesOld(*c.RefreshInvalidatesOld))
+	}
+	if len(c.AdminHosts) > 0 {
+		opts = append(opts, WithAdminHosts(c.AdminHosts...))
 	}
 	return opts
 }

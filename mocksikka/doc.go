@@ -49,7 +49,8 @@
 // key (API2001: missing, unknown, expired or revoked, on every endpoint), app id/key
 // (API2002), office id/secret key (API2003), refresh key (API2004: unknown, expired, used,
 // revoked, or another app's). 404 unknown path (API4004), 405 with an Allow header (API4005),
-// 413 over 64 KiB (API4013), 415 not JSON (API1006); injected faults use API9000. These codes
+// 413 over 64 KiB (API4013), 415 not JSON (API1006); injected faults use API9000; the admin
+// API's 403 for a Host it does not answer is API4003. These codes
 // are the mock's own: Sikka's real ones are unknown. Checks run in this order: body, grant_type,
 // required fields, app credentials, then the grant's own credential.
 //
@@ -58,6 +59,10 @@
 // Codes and keys are random hex from crypto/rand. A code is single-use even under concurrent
 // exchanges, bound to the app it was issued for (another app's attempt leaves it intact), and
 // expires after the code TTL (10m). A refresh key works until its request key's end time.
+// The mock holds at most MaxLiveCodes (10000) unredeemed codes and MaxLiveKeys (10000) key
+// pairs: one more forgets the oldest issued, which then fails like an unknown one. Issuing a
+// code or a key also forgets every expired code and key, at most once per SweepInterval (1m)
+// of the mock clock; what was forgotten stays unknown even if the clock is set back.
 // With refresh-invalidates-old on (the default), a refresh revokes the old request key and
 // makes the old refresh key single-use, so a client that keeps using the old pair fails; off,
 // both stay usable until they expire. The request_key grant does not require a prior
@@ -74,7 +79,7 @@
 // duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
 // faults never apply to them.
 //
-//	POST   /_mock/reset
+//	POST   /_mock/reset          (Content-Type: application/json, no body)
 //	POST   /_mock/apps           App JSON                                  → 201
 //	POST   /_mock/practices      Practice JSON                             → 201
 //	PUT    /_mock/auto-approve   {"office_id":"D36225"} ("" disables)
@@ -89,6 +94,25 @@
 //	GET    /_mock/settings       {"refresh_invalidates_old","key_ttl","code_ttl","auto_approve"}
 //	PUT    /_mock/settings       any of those fields; absent ones unchanged
 //	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
+//
+// The admin API changes what the mock answers, so web pages are kept out of it:
+//
+//   - Every request under /_mock/ needs a loopback Host header (127.0.0.1 or another
+//     127.x.x.x, [::1], localhost; any port) or one configured with WithAdminHosts
+//     (Config.AdminHosts, the binary's -admin-host), else 403 API4003. This defeats DNS
+//     rebinding: a page that points its own name at the mock's address still sends its own
+//     name as Host. In docker-compose, reach the admin API through the published loopback
+//     port, or start the mock with -admin-host mocksikka:8089. In-process, call the Go
+//     methods (Reset, InjectFault, …), which need neither rule.
+//
+//   - Every POST, PUT and DELETE under /_mock/ needs Content-Type: application/json
+//     (parameters such as charset allowed), also when it has no body (reset, DELETE), else
+//     415 API1006 and nothing changes. A cross-site page can send text/plain, a form or no
+//     body without asking the server, but application/json only after a CORS preflight,
+//     which the mock never grants. With curl: -H 'Content-Type: application/json'.
+//
+//   - GET needs no Content-Type. The API routes above answer any Host and keep their own
+//     rules.
 //
 // # Secrets
 //

@@ -23,6 +23,7 @@ const (
 	codeBadApp         = "API2002" // 401 unknown app or wrong app_key
 	codeBadOffice      = "API2003" // 401 unknown office or wrong secret_key
 	codeBadRefreshKey  = "API2004" // 401 unknown, expired, used or other-app refresh key
+	codeAdminHost      = "API4003" // 403 admin API: Host neither loopback nor configured
 	codeNotFound       = "API4004" // 404 no such route
 	codeMethod         = "API4005" // 405 route exists, method does not
 	codeConflict       = "API4009" // 409 admin: already exists

@@ -3,7 +3,6 @@ package mocksikka
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,12 +64,7 @@ func (c *call) keyResponse(k *keyPair, now time.Time, withRefresh bool) keyRespo
 
 // decodeJSON reads c.body as a keyRequest, answering 415 or 400 when it is not one.
 func (c *call) decodeKeyRequest(into *keyRequest) bool {
-	ct := c.r.Header.Get("Content-Type")
-	mt, err := ct, error(nil)
-	if ct != "application/json" { // the usual header needs no parsing
-		mt, _, err = mime.ParseMediaType(ct)
-	}
-	if err != nil || mt != "application/json" {
+	if !isJSON(c.r.Header.Get("Content-Type")) {
 		c.fail(http.StatusUnsupportedMediaType, codeBadContentType, "Unsupported content type",
 			"Send the body as JSON with Content-Type: application/json.")
 		return false

@@ -67,7 +67,8 @@ func (r response) envelope(t *testing.T, status int) map[string]string {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-// do sends a request; body is JSON-encoded unless it is a string or nil.
+// do sends a request; body is JSON-encoded unless it is a string or nil. It is sent as
+// application/json when there is one, and so is every admin change (a POST without a body too).
 func (e *env) do(method, path string, body any, header ...string) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -84,7 +85,7 @@ func (e *env) do(method, path string, body any, header ...string) response {
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	require.NoError(e.t, err)
-	if body != nil {
+	if body != nil || strings.HasPrefix(path, "/_mock/") && method != http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(header); i += 2 {

@@ -18,6 +18,17 @@ const (
 	MaxLimit = 5000
 	// MaxBodyBytes is the largest request body accepted (413 above it).
 	MaxBodyBytes = 64 << 10
+	// MaxLiveCodes is how many unredeemed authorization codes the mock holds. Issuing one more
+	// (consent page, auto-approve, IssueCode) forgets the oldest code issued, which then
+	// fails like an unknown one (API1004).
+	MaxLiveCodes = 10000
+	// MaxLiveKeys is how many key pairs (request key with its refresh key) the mock holds.
+	// Issuing one more (any grant) forgets the oldest pair issued, whose keys then fail like
+	// unknown ones (API2001, API2004).
+	MaxLiveKeys = 10000
+	// SweepInterval is how often, at most, in mock-clock time, issuing a code or a key also
+	// forgets every expired code and key.
+	SweepInterval = time.Minute
 )
 
 // config is the initial state a Server is built from and returns to on Reset.
@@ -30,6 +41,7 @@ type config struct {
 	refreshInvalidatesOld bool
 	clockStart            time.Time // zero: real time
 	logger                *slog.Logger
+	adminHosts            []string // Host values, besides loopback ones, the admin API answers
 }
 
 // Option changes one setting of New.
@@ -88,10 +100,27 @@ func WithRefreshInvalidatesOld(b bool) Option {
 // Advance and SetTime add.
 func WithClock(start time.Time) Option { return func(c *config) { c.clockStart = start } }
 
+// WithAdminHosts lets the admin API under /_mock/ answer requests whose Host header is one of
+// hosts, besides the loopback ones it always answers (127.0.0.1 and other 127.x.x.x, [::1],
+// localhost, any port). A host given with a port ("mocksikka:8089") matches only that port; a
+// bare host ("mocksikka") matches any port or none. Names match case-insensitively. Every other
+// Host gets 403 on /_mock/ (the API routes answer any Host), which keeps a web page that
+// rebinds its own name to the mock's address (DNS rebinding) away from the admin API. Each
+// call replaces the hosts of an earlier one. New panics on a host that is empty or carries a
+// scheme, path, user info, comma or space.
+func WithAdminHosts(hosts ...string) Option {
+	return func(c *config) { c.adminHosts = append([]string(nil), hosts...) }
+}
+
 // validate checks c and returns the normalised apps and practices.
 func (c *config) validate() error {
 	if c.keyTTL <= 0 || c.codeTTL <= 0 {
 		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
+	}
+	for _, h := range c.adminHosts {
+		if err := checkAdminHost(h); err != nil {
+			return err
+		}
 	}
 	seenApp := map[string]bool{}
 	for i, a := range c.apps {

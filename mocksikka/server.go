@@ -15,9 +15,10 @@ import (
 
 // Server is the mock Sikka API. It is an http.Handler; every method is safe for concurrent use.
 type Server struct {
-	initial config // what Reset returns to; never changed after New
-	log     *slog.Logger
-	routes  map[string]map[string]route // path → method → route
+	initial    config // what Reset returns to; never changed after New
+	log        *slog.Logger
+	routes     map[string]map[string]route // path → method → route
+	adminHosts []hostPort                  // WithAdminHosts, split; never changed after New
 
 	mu                    sync.Mutex
 	apps                  []App
@@ -56,6 +57,9 @@ func New(opts ...Option) *Server {
 		panic(fmt.Sprintf("mocksikka.New: %v", err))
 	}
 	s := &Server{initial: c, log: c.logger}
+	for _, h := range c.adminHosts {
+		s.adminHosts = append(s.adminHosts, splitHost(h))
+	}
 	s.routes = s.buildRoutes()
 	s.Reset()
 	return s
@@ -94,9 +98,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}}
 	methods, known := s.routes[r.URL.Path]
 	rt, allowed := methods[r.Method]
-	defer func() { s.finish(c, rt.admin || strings.HasPrefix(r.URL.Path, "/_mock/"), began) }()
+	admin := rt.admin || strings.HasPrefix(r.URL.Path, "/_mock/")
+	defer func() { s.finish(c, admin, began) }()
 
 	switch {
+	case admin && !s.guardAdmin(c, known && allowed):
+		return // 403 for a foreign Host, 415 for a change that is not JSON
 	case !known:
 		c.fail(http.StatusNotFound, codeNotFound, "Not found", "There is no endpoint at this path.")
 		return

@@ -65,8 +65,12 @@
 // The app key, codes, secret keys, request keys and refresh keys never
 // appear in an error's text or in the client's logs (slog, discarded by
 // default): they travel in bodies and headers, never in URLs; redirects
-// are never followed (they would carry the headers and body elsewhere); and
-// text echoed by Sikka is scrubbed of them. Key, Practice and Client redact their
+// are never followed (they would carry the headers and body elsewhere); of
+// an error body only the six envelope fields are kept, each cut to a limit;
+// and text echoed by Sikka (and the text of transport errors) is scrubbed of
+// them on the error path, in any letter case, URL-, JSON-, HTML- or
+// base64-encoded, and in part (any run of 8 consecutive characters, or half
+// of a secret shorter than 16). Key, Practice and Client redact their
 // secrets in String, GoString, Format and (Key, Practice) slog's LogValue;
 // their fields stay exported for the code that must store them.
 package sikka

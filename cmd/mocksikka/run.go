@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -36,6 +37,21 @@ var envNames = map[string]string{
 	"code-ttl":                "MOCKSIKKA_CODE_TTL",
 	"refresh-invalidates-old": "MOCKSIKKA_REFRESH_INVALIDATES_OLD",
 	"log-format":              "MOCKSIKKA_LOG_FORMAT",
+	"admin-host":              "MOCKSIKKA_ADMIN_HOST",
+}
+
+// hostList is a repeatable flag of comma-separated hosts.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+func (h *hostList) Set(v string) error {
+	for _, host := range strings.Split(v, ",") {
+		if host = strings.TrimSpace(host); host != "" {
+			*h = append(*h, host)
+		}
+	}
+	return nil
 }
 
 // parse reads flags, then the environment for flags not given, then the config file;
@@ -44,12 +60,14 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs := flag.NewFlagSet("mocksikka", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "`host:port` to listen on; port 0 picks a free port")
-	config := fs.String("config", "", "JSON configuration `file` (apps, practices, key_ttl, code_ttl, auto_approve, refresh_invalidates_old)")
+	config := fs.String("config", "", "JSON configuration `file` (apps, practices, key_ttl, code_ttl, auto_approve, refresh_invalidates_old, admin_hosts)")
 	auto := fs.String("auto-approve", "", "`office_id` that the consent page approves at once, without showing the page")
 	keyTTL := fs.Duration("key-ttl", mocksikka.DefaultKeyTTL, "lifetime of request and refresh keys")
 	codeTTL := fs.Duration("code-ttl", mocksikka.DefaultCodeTTL, "lifetime of authorization codes")
 	invalidate := fs.Bool("refresh-invalidates-old", true, "a refresh revokes the old request key and refresh key")
 	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
+	var adminHosts hostList
+	fs.Var(&adminHosts, "admin-host", "`host[:port]` whose requests the admin API under /_mock/ answers besides loopback ones (e.g. mocksikka:8089); repeatable or comma separated")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: mocksikka [flags]\n\n"+
 			"Serves the mock Sikka API until SIGINT or SIGTERM. Prints the base URL as the first line of\n"+
@@ -114,6 +132,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	}
 	if given["refresh-invalidates-old"] {
 		s.opts = append(s.opts, mocksikka.WithRefreshInvalidatesOld(*invalidate))
+	}
+	if given["admin-host"] {
+		if err := (mocksikka.Config{AdminHosts: adminHosts}).Validate(); err != nil {
+			return settings{}, fmt.Errorf("%w: -admin-host %q: give host or host:port values such as mocksikka:8089", errUsage, adminHosts.String())
+		}
+		s.opts = append(s.opts, mocksikka.WithAdminHosts(adminHosts...))
 	}
 	return s, nil
 }

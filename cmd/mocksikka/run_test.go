@@ -205,6 +205,46 @@ func TestRunRefreshFlag(t *testing.T) {
 		5*time.Second, 10*time.Millisecond, "JSON log")
 }
 
+// The admin API answers the hosts of -admin-host (repeatable, comma separated, or from
+// MOCKSIKKA_ADMIN_HOST) besides loopback ones, refuses others, and wants JSON for changes.
+func TestRunAdminHost(t *testing.T) {
+	do := func(st *started, method, path, host, contentType string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, st.url+path, nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := st.hc.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	flags := start(t, []string{"-addr", "127.0.0.1:0", "-admin-host", "mocksikka:8089,admin.internal", "-admin-host", "third"},
+		map[string]string{"MOCKSIKKA_ADMIN_HOST": "from-env"})
+	fromEnv := start(t, []string{"-addr", "127.0.0.1:0"}, map[string]string{"MOCKSIKKA_ADMIN_HOST": "mocksikka:8089, from-env"})
+	plain := start(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	for _, c := range []struct {
+		st     *started
+		host   string
+		status int
+	}{
+		{flags, "", 200}, {flags, "localhost:8089", 200}, {flags, "mocksikka:8089", 200}, {flags, "admin.internal:1", 200},
+		{flags, "third", 200}, {flags, "from-env", 403}, {flags, "evil.example", 403}, {flags, "mocksikka:9999", 403},
+		{fromEnv, "mocksikka:8089", 200}, {fromEnv, "from-env:1", 200}, {fromEnv, "evil.example", 403},
+		{plain, "mocksikka:8089", 403}, {plain, "[::1]:8089", 200},
+	} {
+		assert.Equal(t, c.status, do(c.st, "GET", "/_mock/clock", c.host, ""), "Host %q", c.host)
+	}
+	assert.Equal(t, 200, do(flags, "GET", "/portal/authapp.aspx?app_id="+mocksikka.DefaultAppID+
+		"&redirect_uri=http://127.0.0.1:9/cb", "evil.example", ""), "the API answers any Host")
+	assert.Equal(t, 415, do(flags, "POST", "/_mock/reset", "", "text/plain"))
+	assert.Equal(t, 200, do(flags, "POST", "/_mock/reset", "mocksikka:8089", "application/json"))
+}
+
 func TestRunHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"-h"}, env(nil), &stdout, &stderr))
@@ -231,6 +271,8 @@ func TestRunErrors(t *testing.T) {
 		"bad env duration": {nil, map[string]string{"MOCKSIKKA_KEY_TTL": "soon"}, true},
 		"bad env bool":     {nil, map[string]string{"MOCKSIKKA_REFRESH_INVALIDATES_OLD": "maybe"}, true},
 		"bad log format":   {[]string{"-log-format", "xml"}, nil, true},
+		"bad admin host":   {[]string{"-admin-host", "http://mocksikka:8089"}, nil, true},
+		"bad env host":     {nil, map[string]string{"MOCKSIKKA_ADMIN_HOST": "mocksikka/_mock"}, true},
 		"missing config":   {[]string{"-config", filepath.Join(t.TempDir(), "none.json")}, nil, false},
 		"address in use":   {[]string{"-addr", busy.Addr().String()}, nil, false},
 		"address from env": {nil, map[string]string{"MOCKSIKKA_ADDR": busy.Addr().String()}, false},

@@ -69,7 +69,10 @@ func New(cfg Config) (*Handler, error) {
 		origins:  http.NewCrossOriginProtection(),
 		log:      cfg.Logger,
 	}
-	h.cfg.StateKeys = append([]Key(nil), cfg.StateKeys...)
+	h.cfg.StateKeys = make([]Key, len(cfg.StateKeys))
+	for i, k := range cfg.StateKeys {
+		h.cfg.StateKeys[i] = k.withMACs()
+	}
 	for i, name := range []string{"start", "callback", "status", "disconnect"} {
 		h.paths[i] = cfg.Prefix + "/" + name
 	}
@@ -308,7 +311,7 @@ func cookieName(s state) string {
 // nonce under the state's key, so that whoever reads a state (it travels in
 // URLs) still cannot make its cookie.
 func bindingValue(k Key, s state) string {
-	sum := macSum(k.Secret, bindingMACLabel, s.nonce[:])
+	sum := k.sum(bindingMACLabel, s.nonce[:])
 	var out [(nonceLen*8 + 5) / 6]byte // unpadded base64 of nonceLen bytes
 	base64.RawURLEncoding.Encode(out[:], sum[:nonceLen])
 	return string(out[:])

@@ -21,7 +21,11 @@
 //
 //   - GET start: mints a state for the signed-in account, sets the flow's
 //     browser-binding cookie and redirects (302) to
-//     OAuthURL?app_id=…&redirect_uri=…&state=….
+//     OAuthURL?app_id=…&redirect_uri=…&state=…. An account id the secret
+//     store cannot name (Service.CheckAccount) is refused here, before
+//     Sikka, with reason=internal and the rule in the log. An account that
+//     already has DefaultMaxFlowsPerAccount unfinished flows (the
+//     NonceStore's bound) gets 429 with Retry-After.
 //   - GET callback: where Sikka sends the browser back (RedirectURI). It
 //     verifies the state, calls Service.Connect with the code, and redirects
 //     (302) to FrontendURL with the outcome.
@@ -71,9 +75,15 @@
 // keys rotate), it is at most StateTTL old (ClockSkew allowed both ways),
 // it was minted for the signed-in account, the browser presents the flow's
 // binding cookie, and its nonce is consumed from the NonceStore, once,
-// atomically. The binding cookie is HttpOnly, Secure, SameSite=Lax, limited
-// to the RedirectURI's path, named after the nonce (one cookie per flow, so
-// several tabs work) and holds a MAC of the nonce; the callback clears it.
+// atomically. The binding cookie is HttpOnly, SameSite=Lax, Secure (unless
+// the RedirectURI is the plain-http loopback of DevMode, where curl's cookie
+// jar would drop a Secure cookie), limited to the directory of the
+// RedirectURI's path, named after the nonce (one cookie per flow, so several
+// tabs work) and holds a MAC of the nonce. The callback clears it once the
+// flow can no longer finish (expired, or its nonce spent); a refusal before
+// that (another account signed in, say) keeps it, so the right account can
+// still finish. A browser holds at most MaxFlowCookies of them: a start that
+// finds that many clears them first.
 // Config.DisableBrowserBinding drops the cookie for hosts that forward code
 // and state server to server.
 //

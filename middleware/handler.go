@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,8 +50,10 @@ type Handler struct {
 	oauth      *url.URL
 	frontend   string // FrontendURL, as configured
 	cookiePath string
-	origins    *http.CrossOriginProtection
-	log        *slog.Logger
+	// secureCookies: the binding cookie is Secure (RedirectURI is https).
+	secureCookies bool
+	origins       *http.CrossOriginProtection
+	log           *slog.Logger
 }
 
 // New checks cfg (every problem in one error), fills in its defaults and
@@ -66,13 +69,21 @@ func New(cfg Config) (*Handler, error) {
 		origins:  http.NewCrossOriginProtection(),
 		log:      cfg.Logger,
 	}
-	h.cfg.StateKeys = append([]Key(nil), cfg.StateKeys...)
+	h.cfg.StateKeys = make([]Key, len(cfg.StateKeys))
+	for i, k := range cfg.StateKeys {
+		h.cfg.StateKeys[i] = k.withMACs()
+	}
 	for i, name := range []string{"start", "callback", "status", "disconnect"} {
 		h.paths[i] = cfg.Prefix + "/" + name
 	}
 	h.oauth, _ = url.Parse(cfg.OAuthURL) // checked by validate
 	redirect, _ := url.Parse(cfg.RedirectURI)
+	h.secureCookies = redirect.Scheme != "http"
+	// The binding cookies are scoped to the directory of the callback, so
+	// that the start route (beside it under Prefix) sees them and can bound
+	// how many a browser holds (MaxFlowCookies).
 	h.cookiePath = redirect.EscapedPath()
+	h.cookiePath = h.cookiePath[:strings.LastIndexByte(h.cookiePath, '/')+1]
 	if h.cookiePath == "" {
 		h.cookiePath = "/"
 	}
@@ -208,8 +219,10 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, e *entry) {
 		e.httpStatus = http.StatusFound
 		h.redirect(w, h.frontendURL(StatusError, ReasonInternal))
 	}
-	if len(acct) > MaxAccountIDLen {
-		fail(fmt.Errorf("middleware: account id longer than %d bytes", MaxAccountIDLen))
+	if err := h.cfg.Service.CheckAccount(acct); err != nil {
+		// The host's account id cannot name a secret: refused here, before
+		// the practice goes through Sikka's page for nothing.
+		fail(fmt.Errorf("middleware: %w", err))
 		return
 	}
 	nonce, err := newNonce()
@@ -223,25 +236,68 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, e *entry) {
 	ttl := h.cfg.StateTTL + ClockSkew
 	saveCtx, cancel := context.WithTimeout(r.Context(), nonceTimeout)
 	defer cancel()
-	if err := h.cfg.Nonces.Save(saveCtx, s.nonceString(), s.issued.Add(ttl)); err != nil {
+	if err := h.cfg.Nonces.Save(saveCtx, acct, s.nonceString(), s.issued.Add(ttl)); err != nil {
+		if errors.Is(err, ErrTooManyFlows) {
+			e.err = err
+			e.httpStatus = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", strconv.Itoa(int(ttl/time.Second)))
+			http.Error(w, "Too many connect attempts are in progress for this account: "+
+				"finish one, or try again in a few minutes.", http.StatusTooManyRequests)
+			return
+		}
 		fail(fmt.Errorf("middleware: save nonce: %w", err))
 		return
 	}
 	if !h.cfg.DisableBrowserBinding {
-		http.SetCookie(w, &http.Cookie{
-			Name:     cookieName(s),
-			Value:    bindingValue(key, s),
-			Path:     h.cookiePath,
-			MaxAge:   int(ttl / time.Second),
-			HttpOnly: true,
-			Secure:   true,
-			SameSite: http.SameSiteLaxMode,
-		})
+		h.dropOldFlowCookies(w, r)
+		http.SetCookie(w, h.bindingCookie(cookieName(s), bindingValue(key, s), int(ttl/time.Second)))
 	}
 	e.httpStatus = http.StatusFound
 	h.redirect(w, h.authorizeURL(token))
 	if f := h.cfg.Hooks.Started; f != nil {
 		f(r, acct)
+	}
+}
+
+// MaxFlowCookies is how many binding cookies (flows started and not yet
+// finished) a browser keeps at once. A start that finds this many in the
+// request clears them all before it sets its own: the flows of those cookies
+// end as invalid_state, and the browser's Cookie header stays small (each
+// cookie costs about 50 bytes; proxies commonly refuse headers past 8 KB).
+const MaxFlowCookies = 8
+
+// dropOldFlowCookies clears every binding cookie of r when r carries
+// MaxFlowCookies or more of them. The start route sees them when it is
+// served under the callback's directory, as with Mount and MountMux; the
+// per-account bound of the NonceStore limits them everywhere else.
+func (h *Handler) dropOldFlowCookies(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, cookiePrefix) {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) < MaxFlowCookies {
+		return
+	}
+	for _, name := range names {
+		http.SetCookie(w, h.bindingCookie(name, "", -1))
+	}
+}
+
+// bindingCookie is a binding cookie of the handler's path; maxAge -1
+// deletes it. It is Secure unless the RedirectURI is plain http (DevMode on
+// loopback only), where a Secure cookie would never come back (curl's cookie
+// jar and some browsers drop it) and the flow would end as invalid_state.
+func (h *Handler) bindingCookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     h.cookiePath,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   h.secureCookies,
+		SameSite: http.SameSiteLaxMode,
 	}
 }
 
@@ -255,7 +311,7 @@ func cookieName(s state) string {
 // nonce under the state's key, so that whoever reads a state (it travels in
 // URLs) still cannot make its cookie.
 func bindingValue(k Key, s state) string {
-	sum := macSum(k.Secret, bindingMACLabel, s.nonce[:])
+	sum := k.sum(bindingMACLabel, s.nonce[:])
 	var out [(nonceLen*8 + 5) / 6]byte // unpadded base64 of nonceLen bytes
 	base64.RawURLEncoding.Encode(out[:], sum[:nonceLen])
 	return string(out[:])
@@ -357,12 +413,16 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request, e *entry) 
 	if err != nil {
 		return refuse("", err)
 	}
-	// From here the flow is known: its cookie goes, whatever the outcome.
-	if !h.cfg.DisableBrowserBinding {
-		http.SetCookie(w, &http.Cookie{Name: cookieName(s), Value: "", Path: h.cookiePath, MaxAge: -1,
-			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	// The flow's cookie goes once the flow can no longer finish (expired,
+	// or its nonce spent); a refusal before that keeps it, so the right
+	// account in this browser can still finish the flow.
+	dropCookie := func() {
+		if !h.cfg.DisableBrowserBinding {
+			http.SetCookie(w, h.bindingCookie(cookieName(s), "", -1))
+		}
 	}
 	if err := s.checkAge(h.cfg.Now(), h.cfg.StateTTL); err != nil {
+		dropCookie()
 		return refuse(s.accountID, err)
 	}
 	if acctErr != nil {
@@ -383,6 +443,7 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request, e *entry) 
 	if err != nil {
 		return Outcome{Status: StatusError, Reason: ReasonInternal, Err: fmt.Errorf("middleware: consume nonce: %w", err), AccountID: acct}
 	}
+	dropCookie()
 	if !fresh {
 		return refuse(acct, ErrStateReplayed)
 	}

@@ -382,7 +382,7 @@ func (b *browser) flowCookies() []*http.Cookie {
 func (b *browser) setFlowCookie(name, value string) {
 	u := b.appURL()
 	u.Path = prefix + "/callback"
-	c := &http.Cookie{Name: name, Value: value, Path: prefix + "/callback", Secure: true, HttpOnly: true}
+	c := &http.Cookie{Name: name, Value: value, Path: prefix + "/", Secure: true, HttpOnly: true}
 	if value == "" {
 		c.MaxAge = -1
 	}

@@ -54,7 +54,7 @@ var (
 //     network): an upper bound of the peer that includes its HTTP plumbing.
 func BenchmarkState(b *testing.B) {
 	b.Run("impl=ours", func(b *testing.B) {
-		keys := []Key{benchKey}
+		keys := []Key{benchKey.withMACs()}
 		now := time.Now()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -74,7 +74,7 @@ func BenchmarkState(b *testing.B) {
 		}
 	})
 	b.Run("impl=ours_with_binding", func(b *testing.B) {
-		keys := []Key{benchKey}
+		keys := []Key{benchKey.withMACs()}
 		now := time.Now()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -161,9 +161,9 @@ func BenchmarkState(b *testing.B) {
 
 // BenchmarkStateVerify: parseState alone (the callback's share).
 func BenchmarkStateVerify(b *testing.B) {
-	keys := []Key{benchKey}
+	keys := []Key{benchKey.withMACs()}
 	n, _ := newNonce()
-	token := encodeState(benchKey, state{accountID: "acct-0123456789", issued: time.Now().Truncate(time.Second), nonce: n})
+	token := encodeState(keys[0], state{accountID: "acct-0123456789", issued: time.Now().Truncate(time.Second), nonce: n})
 	b.ReportAllocs()
 	for b.Loop() {
 		s, err := parseState(keys, token)
@@ -204,7 +204,7 @@ func gorillaXOR(a, b []byte) []byte {
 	return res
 }
 
-// TestStateMACIsHMACSHA256: the allocation-free stateMACSum is exactly
+// TestStateMACIsHMACSHA256: the state MAC (pooled or not) is exactly
 // crypto/hmac's HMAC-SHA256 of the label and the payload, for secrets
 // shorter than, as long as and longer than a SHA-256 block, and payloads up
 // to the longest token.
@@ -219,9 +219,11 @@ func TestStateMACIsHMACSHA256(t *testing.T) {
 			m.Write([]byte(stateMACLabel))
 			m.Write(payload)
 			want := m.Sum(nil)
-			got := stateMACSum(secret, payload)
-			if !bytes.Equal(got[:], want) {
-				t.Fatalf("secret %d bytes, payload %d bytes: stateMACSum differs from crypto/hmac", secretLen, payloadLen)
+			for _, k := range []Key{{Secret: secret}, Key{Secret: secret}.withMACs()} {
+				got := k.sum(stateMACLabel, payload)
+				if !bytes.Equal(got[:], want) {
+					t.Fatalf("secret %d bytes, payload %d bytes, pooled %v: the state MAC differs from crypto/hmac", secretLen, payloadLen, k.macs != nil)
+				}
 			}
 		}
 	}

@@ -27,7 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 
 	t.Run("consumed once", func(t *testing.T) {
 		s := newStore(t)()
-		require.NoError(t, s.Save(ctx, "n-1", expires))
+		require.NoError(t, s.Save(ctx, "acct", "n-1", expires))
 		ok, err := s.Consume(ctx, "n-1")
 		require.NoError(t, err)
 		assert.True(t, ok, "first consume")
@@ -38,7 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 
 	t.Run("unknown", func(t *testing.T) {
 		s := newStore(t)()
-		require.NoError(t, s.Save(ctx, "n-1", expires))
+		require.NoError(t, s.Save(ctx, "acct", "n-1", expires))
 		for _, n := range []string{"", "n-2", "N-1", "n-1 "} {
 			ok, err := s.Consume(ctx, n)
 			require.NoError(t, err)
@@ -49,7 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 	t.Run("independent nonces", func(t *testing.T) {
 		s := newStore(t)()
 		for i := range 5 {
-			require.NoError(t, s.Save(ctx, fmt.Sprint("n-", i), expires))
+			require.NoError(t, s.Save(ctx, "acct", fmt.Sprint("n-", i), expires))
 		}
 		for i := range 5 {
 			ok, err := s.Consume(ctx, fmt.Sprint("n-", i))
@@ -63,7 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 		stores := []middleware.NonceStore{open(), open(), open()}
 		const nonces, consumers = 10, 8
 		for i := range nonces {
-			require.NoError(t, stores[0].Save(ctx, fmt.Sprint("race-", i), expires))
+			require.NoError(t, stores[0].Save(ctx, fmt.Sprint("acct-", i), fmt.Sprint("race-", i), expires))
 		}
 		wins := make([]atomic.Int32, nonces)
 		var wg sync.WaitGroup
@@ -86,9 +86,35 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 		}
 	})
 
+	t.Run("an account holds at most DefaultMaxFlowsPerAccount live nonces", func(t *testing.T) {
+		open := newStore(t)
+		s, other := open(), open()
+		limit := middleware.DefaultMaxFlowsPerAccount
+		for i := range limit {
+			require.NoError(t, s.Save(ctx, "busy", fmt.Sprint("busy-", i), expires))
+		}
+		err := other.Save(ctx, "busy", "busy-over", expires)
+		require.ErrorIs(t, err, middleware.ErrTooManyFlows, "across instances too")
+		ok, err := s.Consume(ctx, "busy-over")
+		require.NoError(t, err)
+		assert.False(t, ok, "the refused nonce was not kept")
+
+		require.NoError(t, s.Save(ctx, "calm", "calm-1", expires), "other accounts are not limited")
+		// An expired nonce no longer counts.
+		require.NoError(t, s.Save(ctx, "expired", "expired-0", time.Now().Add(-time.Second)))
+		for i := range limit {
+			require.NoError(t, s.Save(ctx, "expired", fmt.Sprint("expired-", i+1), expires), i)
+		}
+		// A consumed nonce frees its slot.
+		ok, err = s.Consume(ctx, "busy-0")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, other.Save(ctx, "busy", "busy-again", expires))
+	})
+
 	t.Run("canceled context is an error, not a verdict", func(t *testing.T) {
 		s := newStore(t)()
-		require.NoError(t, s.Save(ctx, "n-ctx", expires))
+		require.NoError(t, s.Save(ctx, "acct", "n-ctx", expires))
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		if ok, err := s.Consume(cctx, "n-ctx"); err == nil {

@@ -4,7 +4,9 @@
 //
 // The table, sikka_state_nonces, is part of the project's one schema,
 // applied by integration/postgres.Migrate; New runs Migrate (safe on every
-// start of every replica). Only a SHA-256 of each nonce is stored.
+// start of every replica). Only a SHA-256 of each nonce (and of its account
+// id) is stored. An account holds at most Store.MaxPerAccount unexpired
+// nonces: a Save past that fails with middleware.ErrTooManyFlows.
 package pgnonce
 
 import (
@@ -25,6 +27,12 @@ import (
 // Store keeps nonces in the table sikka_state_nonces. Safe for concurrent
 // use, by any number of processes sharing the database.
 type Store struct {
+	// MaxPerAccount is how many unexpired nonces one account may hold; New
+	// sets middleware.DefaultMaxFlowsPerAccount. Concurrent Saves of one
+	// account may each see room, so the bound holds to within the number of
+	// starts of that account running at the same instant.
+	MaxPerAccount int
+
 	db        *sqlx.DB
 	lastSweep atomic.Int64 // unix nanoseconds of the last sweep by this Store
 }
@@ -37,7 +45,7 @@ func New(ctx context.Context, db *sqlx.DB) (*Store, error) {
 	if err := postgres.Migrate(ctx, db); err != nil {
 		return nil, fmt.Errorf("pgnonce: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, MaxPerAccount: middleware.DefaultMaxFlowsPerAccount}, nil
 }
 
 func hash(nonce string) []byte {
@@ -45,18 +53,27 @@ func hash(nonce string) []byte {
 	return sum[:]
 }
 
-// Save implements middleware.NonceStore. At most every
-// middleware.DefaultCleanupInterval per Store, it first runs Cleanup.
-func (s *Store) Save(ctx context.Context, nonce string, expires time.Time) error {
+// Save implements middleware.NonceStore in one statement that inserts only
+// while the account holds fewer than MaxPerAccount unexpired nonces. At most
+// every middleware.DefaultCleanupInterval per Store, it first runs Cleanup.
+func (s *Store) Save(ctx context.Context, accountID, nonce string, expires time.Time) error {
 	now := time.Now().UnixNano()
 	if last := s.lastSweep.Load(); now-last >= int64(middleware.DefaultCleanupInterval) && s.lastSweep.CompareAndSwap(last, now) {
 		if _, err := s.Cleanup(ctx); err != nil {
 			return err
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO sikka_state_nonces (nonce_hash, expires_at) VALUES ($1, $2)",
-		hash(nonce), expires.UTC()); err != nil {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO sikka_state_nonces (nonce_hash, account_hash, expires_at)
+SELECT $1, $2, $3
+WHERE (SELECT count(*) FROM sikka_state_nonces WHERE account_hash = $2 AND expires_at > now()) < $4`,
+		hash(nonce), hash(accountID), expires.UTC(), s.MaxPerAccount)
+	if err != nil {
 		return fmt.Errorf("pgnonce: save: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("pgnonce: save: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: the account has %d unfinished flows", middleware.ErrTooManyFlows, s.MaxPerAccount)
 	}
 	return nil
 }

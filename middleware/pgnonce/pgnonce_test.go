@@ -38,9 +38,9 @@ func TestCleanup(t *testing.T) {
 	require.NoError(t, err)
 
 	now := time.Now()
-	require.NoError(t, s.Save(ctx, "long-gone", now.Add(-time.Hour)))
-	require.NoError(t, s.Save(ctx, "just-expired", now.Add(-time.Second))) // within the grace interval
-	require.NoError(t, s.Save(ctx, "live", now.Add(time.Hour)))
+	require.NoError(t, s.Save(ctx, "acct", "long-gone", now.Add(-time.Hour)))
+	require.NoError(t, s.Save(ctx, "acct", "just-expired", now.Add(-time.Second))) // within the grace interval
+	require.NoError(t, s.Save(ctx, "acct", "live", now.Add(time.Hour)))
 
 	n, err := s.Cleanup(ctx)
 	require.NoError(t, err)
@@ -67,9 +67,9 @@ func TestSaveSweeps(t *testing.T) {
 		return s, db
 	}
 	a, db := open()
-	require.NoError(t, a.Save(ctx, "stale", time.Now().Add(-time.Hour)))
+	require.NoError(t, a.Save(ctx, "acct", "stale", time.Now().Add(-time.Hour)))
 	b, _ := open()
-	require.NoError(t, b.Save(ctx, "fresh", time.Now().Add(time.Hour)))
+	require.NoError(t, b.Save(ctx, "acct", "fresh", time.Now().Add(time.Hour)))
 	var hashes int
 	require.NoError(t, db.Get(&hashes, "SELECT count(*) FROM sikka_state_nonces"))
 	assert.Equal(t, 1, hashes, "the stale nonce was swept by the other store's first Save")
@@ -81,7 +81,7 @@ func TestStoresHashOnly(t *testing.T) {
 	db := pgtest.DB(t)
 	s, err := pgnonce.New(ctx, db)
 	require.NoError(t, err)
-	require.NoError(t, s.Save(ctx, "visible-nonce", time.Now().Add(time.Hour)))
+	require.NoError(t, s.Save(ctx, "acct", "visible-nonce", time.Now().Add(time.Hour)))
 	var raw []byte
 	require.NoError(t, db.Get(&raw, "SELECT nonce_hash FROM sikka_state_nonces"))
 	assert.Len(t, raw, 32)

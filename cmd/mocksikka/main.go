@@ -5,10 +5,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -16,10 +16,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "mocksikka:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
+		// One line, what failed and what to do, and exit code 1 for every
+		// start-up error (usage errors included): never a stack.
+		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+		fmt.Fprintln(os.Stderr, "mocksikka:", strings.Join(strings.Fields(msg), " "))
 		os.Exit(1)
 	}
 }

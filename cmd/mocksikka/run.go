@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +25,11 @@ type settings struct {
 	addr      string
 	logFormat string
 	opts      []mocksikka.Option
+	// healthcheck: probe the mock at addr instead of serving.
+	healthcheck bool
+	// timeouts of the server; parse sets defaultTimeouts (tests set small
+	// ones).
+	timeouts timeouts
 }
 
 // envNames maps each flag to the environment variable that supplies it when it is not given.
@@ -68,33 +72,50 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
 	var adminHosts hostList
 	fs.Var(&adminHosts, "admin-host", "`host[:port]` whose requests the admin API under /_mock/ answers besides loopback ones (e.g. mocksikka:8089); repeatable or comma separated")
-	fs.Usage = func() {
+	healthcheck := fs.Bool("healthcheck", false, "instead of serving, GET /healthz of the mock listening on -addr (on 127.0.0.1 when its host is\n"+
+		"    \t0.0.0.0 or empty) within 3s; exit 0 on 200 OK, else print why and exit 1. For container healthchecks:\n"+
+		"    \tthe image has no curl")
+	usage := func() {
 		fmt.Fprintf(stderr, "Usage: mocksikka [flags]\n\n"+
 			"Serves the mock Sikka API until SIGINT or SIGTERM. Prints the base URL as the first line of\n"+
 			"stdout; logs requests to stderr with secrets masked. Admin API under /_mock/.\n"+
-			"Defaults: app %s, office %s (Happy Dental Clinic, Dentrix) and two more.\n\n"+
-			"Each flag falls back to an environment variable; precedence: flag, environment, config file.\n\n",
+			"Defaults: app %s, office %s (Happy Dental Clinic, Dentrix) and two more.\n"+
+			"Also serves /healthz and /readyz (200 while serving), not logged.\n\n"+
+			"Each flag but -healthcheck falls back to an environment variable; precedence: flag, environment,\n"+
+			"config file.\n\n",
 			mocksikka.DefaultAppID, mocksikka.DefaultOfficeID)
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
 			if name != "" {
 				name = " " + name
 			}
-			fmt.Fprintf(stderr, "  -%s%s\n    \t%s (env %s", f.Name, name, usage, envNames[f.Name])
-			if f.DefValue != "" {
-				fmt.Fprintf(stderr, "; default %s", f.DefValue)
+			fmt.Fprintf(stderr, "  -%s%s\n    \t%s", f.Name, name, usage)
+			var notes []string
+			if env := envNames[f.Name]; env != "" {
+				notes = append(notes, "env "+env)
 			}
-			fmt.Fprintln(stderr, ")")
+			if f.DefValue != "" && f.Name != "healthcheck" {
+				notes = append(notes, "default "+f.DefValue)
+			}
+			if len(notes) > 0 {
+				fmt.Fprintf(stderr, " (%s)", strings.Join(notes, "; "))
+			}
+			fmt.Fprintln(stderr)
 		})
 	}
+	// The flag package prints parse errors followed by the whole usage;
+	// mocksikka prints one line instead, and the usage only for -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return settings{}, err
 		}
-		return settings{}, fmt.Errorf("%w: %w", errUsage, err)
+		return settings{}, fmt.Errorf("%w: %w (run mocksikka -h for the flags)", errUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return settings{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+		return settings{}, fmt.Errorf("%w: unexpected arguments %q (mocksikka takes flags only; run mocksikka -h)", errUsage, fs.Args())
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -113,7 +134,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return settings{}, fmt.Errorf("%w: -key-ttl and -code-ttl must be positive", errUsage)
 	}
 
-	s := settings{addr: *addr, logFormat: *logFormat}
+	s := settings{addr: *addr, logFormat: *logFormat, healthcheck: *healthcheck, timeouts: defaultTimeouts}
 	if *config != "" {
 		c, err := mocksikka.LoadConfig(*config)
 		if err != nil {
@@ -143,7 +164,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 }
 
 // run serves the mock until ctx ends, then shuts down, waiting up to shutdownTimeout for
-// requests in flight (a fault's delay ends at once). -h prints the usage and returns nil.
+// requests in flight (a fault's delay ends at once). -h prints the usage and returns nil;
+// -healthcheck probes a running mock instead of serving. A start-up error says what failed
+// and what to do.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	s, err := parse(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -152,6 +175,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if s.healthcheck {
+		return healthcheck(ctx, s.addr)
+	}
+	return serve(ctx, s, stdout, stderr)
+}
+
+// serve is run after the settings are parsed.
+func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if s.logFormat == "json" {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -161,7 +192,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.addr, err)
+		return fmt.Errorf("listen on -addr %s: %w (%s)", s.addr, err, listenHint(err))
 	}
 	url := baseURL(ln.Addr())
 	if _, err := fmt.Fprintln(stdout, url); err != nil {
@@ -172,12 +203,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	base, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
-	srv := &http.Server{
-		Handler:           mock,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
-	}
+	srv := s.timeouts.server(withHealth(mock))
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	srv.ErrorLog = slog.NewLogLogger(h, slog.LevelWarn)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -38,12 +38,29 @@ type started struct {
 // start runs the command and waits for the URL on the first line of stdout.
 func start(t *testing.T, args []string, environ map[string]string) *started {
 	t.Helper()
+	return startWith(t, args, environ, nil)
+}
+
+// startWith is start with the parsed settings changed by tweak, if not nil.
+func startWith(t *testing.T, args []string, environ map[string]string, tweak func(*settings)) *started {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	st := &started{stderr: &syncbuf.Buffer{}, cancel: cancel, done: make(chan struct{}),
 		hc: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	var s settings
+	if tweak != nil {
+		var err error
+		s, err = parse(args, env(environ), io.Discard)
+		require.NoError(t, err)
+		tweak(&s)
+	}
 	go func() {
-		st.err = run(ctx, args, env(environ), pw, st.stderr)
+		if tweak != nil {
+			st.err = serve(ctx, s, pw, st.stderr)
+		} else {
+			st.err = run(ctx, args, env(environ), pw, st.stderr)
+		}
 		pw.CloseWithError(io.EOF)
 		close(st.done)
 	}()
@@ -253,6 +270,11 @@ func TestRunHelp(t *testing.T) {
 		assert.Regexp(t, `(?m)^  -`+flagName+`( |$)`, stderr.String())
 		assert.Contains(t, stderr.String(), envName)
 	}
+	// Flags without a variable, and the probes.
+	assert.Regexp(t, `(?m)^  -healthcheck$`, stderr.String())
+	assert.NotContains(t, stderr.String(), "(env ;", "no empty variable name")
+	assert.Contains(t, stderr.String(), "/healthz")
+	assert.Contains(t, stderr.String(), "/readyz")
 }
 
 func TestRunErrors(t *testing.T) {

@@ -9,16 +9,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parlae/sikka-connect/integration"
 	intmemory "github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/middleware"
+	"github.com/parlae/sikka-connect/middleware/metrics"
 	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
@@ -37,6 +41,8 @@ type app struct {
 	mock     *http.Server // nil with -sikka-url
 	sikkaURL string
 	baseURL  string
+	db       *sqlx.DB // nil without -database-url
+	secrets  secretstore.Store
 	svc      *integration.Service
 	interval time.Duration
 	// reconcileEvery is the reconciler's period after its run at start.
@@ -47,10 +53,11 @@ type app struct {
 	closers  []func()
 }
 
-func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error) {
-	a = &app{interval: o.refreshInterval, reconcileEvery: o.reconcileInterval, stopping: make(chan struct{})}
+func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
+	a := &app{interval: o.refreshInterval, reconcileEvery: o.reconcileInterval, stopping: make(chan struct{})}
+	ok := false
 	defer func() {
-		if err != nil {
+		if !ok {
 			a.close()
 		}
 	}()
@@ -59,10 +66,25 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 	} else {
 		a.log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	t := o.timeouts
+	if t == (timeouts{}) {
+		t = defaultTimeouts
+	}
+
+	// The settings that need no server first, so that a typo fails at once.
+	keys, err := stateKeys(o.stateKeys)
+	if err != nil {
+		return nil, err
+	}
+	if o.sikkaURL != "" {
+		if u, err := url.Parse(o.sikkaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("-sikka-url %q: want an absolute http or https URL, e.g. http://127.0.0.1:8089 (or leave it empty to run the mock in-process)", o.sikkaURL)
+		}
+	}
 
 	// Listen first, so the redirect URI can name the real port.
 	if a.listener, err = net.Listen("tcp", o.addr); err != nil {
-		return nil, fmt.Errorf("listen on -addr %s: %w", o.addr, err)
+		return nil, fmt.Errorf("listen on -addr %s: %w (%s)", o.addr, err, listenHint(err, "addr", envVars["addr"]))
 	}
 	a.baseURL = strings.TrimRight(o.publicURL, "/")
 	if a.baseURL == "" {
@@ -71,7 +93,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 
 	a.sikkaURL = strings.TrimRight(o.sikkaURL, "/")
 	if a.sikkaURL == "" {
-		if err := a.startMock(o.mockAddr); err != nil {
+		if err := a.startMock(o.mockAddr, t); err != nil {
 			return nil, err
 		}
 	}
@@ -80,14 +102,14 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 		oauthURL = a.sikkaURL + "/portal/authapp.aspx"
 	}
 
-	var db *sqlx.DB
 	var records integration.Repository = intmemory.New()
 	var nonces middleware.NonceStore = middleware.NewMemoryNonceStore()
 	if o.databaseURL != "" {
-		var repo *postgres.Repository
-		if repo, db, err = postgres.Open(ctx, o.databaseURL); err != nil {
+		repo, db, err := postgres.Open(ctx, o.databaseURL)
+		if err != nil {
 			return nil, fmt.Errorf("-database-url: %w", err)
 		}
+		a.db = db
 		a.closers = append(a.closers, func() { db.Close() })
 		// Bounded, and kept warm: Go's default keeps 2 idle connections, so
 		// a busy demo would open one per query.
@@ -95,22 +117,28 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 		db.SetMaxIdleConns(o.dbMaxConns)
 		records = repo
 		if nonces, err = pgnonce.New(ctx, db); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-database-url: state nonces: %w", err)
 		}
 	}
 
-	secrets, err := openSecrets(ctx, o.secrets, a.log)
-	if err != nil {
+	if a.secrets, err = openSecrets(ctx, o.secrets, a.log); err != nil {
 		return nil, err
+	}
+
+	m := metrics.New()
+	registry := prometheus.NewRegistry()
+	if err := registry.Register(m); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 
 	client := sikka.New(o.appID, o.appKey, sikka.WithBaseURL(a.sikkaURL), sikka.WithLogger(a.log))
 	svcCfg := integration.Config{
 		Sikka:          client,
-		Secrets:        secrets,
+		Secrets:        a.secrets,
 		Records:        records,
 		Logger:         a.log,
 		PendingTimeout: o.pendingTimeout,
+		Hooks:          m.IntegrationHooks(integration.Hooks{}),
 	}
 	if o.pauseAt != "" {
 		svcCfg.StageHook = a.pauseAt(integration.Stage(o.pauseAt))
@@ -119,10 +147,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 		return nil, err
 	}
 
-	keys, err := stateKeys(o.stateKeys)
-	if err != nil {
-		return nil, err
-	}
 	mw, err := middleware.New(middleware.Config{
 		Service:     a.svc,
 		AppID:       o.appID,
@@ -134,6 +158,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 		Nonces:      nonces,
 		DevMode:     true,
 		Logger:      a.log,
+		Hooks:       m.Hooks(middleware.Hooks{}),
 	})
 	if err != nil {
 		return nil, err
@@ -147,18 +172,45 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (a *app, err error
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, middleware.DefaultPrefix, http.StatusFound)
 	})
-	a.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", readyz(a.dependencies(), a.log))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	a.server = t.server(securityHeaders(mux))
+	ok = true
 	return a, nil
 }
 
-func (a *app) startMock(addr string) error {
+// readyProbeName is the secret /readyz asks the store for: under the
+// accounts' prefix (so a policy that lets the demo read those lets it read
+// this), but no account's (account ids have no '/'), so the store answers
+// ErrNotFound.
+const readyProbeName = "parlae/pms/sikka/readyz/probe"
+
+// dependencies are what /readyz checks: PostgreSQL when configured, the
+// secret store (a Get answering ErrNotFound counts as up) and Sikka's API.
+func (a *app) dependencies() []dependency {
+	var deps []dependency
+	if a.db != nil {
+		deps = append(deps, dependency{"postgres", a.db.PingContext})
+	}
+	deps = append(deps, dependency{"secrets", func(ctx context.Context) error {
+		_, err := a.secrets.Get(ctx, readyProbeName)
+		if err == nil || errors.Is(err, secretstore.ErrNotFound) {
+			return nil
+		}
+		return err
+	}})
+	deps = append(deps, dependency{"sikka", reachable(a.sikkaURL + "/")})
+	return deps
+}
+
+func (a *app) startMock(addr string, t timeouts) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on -mock-addr %s: %w", addr, err)
+		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, listenHint(err, "mock-addr", envVars["mock-addr"]))
 	}
 	a.sikkaURL = "http://" + ln.Addr().String()
-	a.mock = &http.Server{Handler: mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))),
-		ReadHeaderTimeout: 10 * time.Second}
+	a.mock = t.server(mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))))
 	go a.mock.Serve(ln) //nolint:errcheck // ends with Shutdown
 	return nil
 }
@@ -168,14 +220,18 @@ func openSecrets(ctx context.Context, kind string, log *slog.Logger) (secretstor
 	case "vault":
 		cfg, err := vault.ConfigFromEnv()
 		if err != nil {
-			return nil, fmt.Errorf("-secrets vault: %w", err)
+			return nil, fmt.Errorf("-secrets vault: %w (see -h for Vault's variables)", err)
 		}
 		cfg.Logger = log
-		return vault.New(cfg)
+		s, err := vault.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("-secrets vault: %w (set VAULT_ADDR, and VAULT_TOKEN or VAULT_ROLE_ID + VAULT_SECRET_ID; see -h)", err)
+		}
+		return s, nil
 	case "awssm":
 		s, err := awssm.NewFromEnv(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("-secrets awssm: %w", err)
+			return nil, fmt.Errorf("-secrets awssm: %w (see -h for the AWS variables)", err)
 		}
 		return s, nil
 	default:
@@ -195,7 +251,7 @@ func stateKeys(v string) ([]middleware.Key, error) {
 	}
 	keys, err := middleware.ParseKeys(v)
 	if err != nil {
-		return nil, fmt.Errorf("-state-keys: %w", err)
+		return nil, fmt.Errorf("-state-keys: %w (e.g. -state-keys k1:$(openssl rand -base64 32), or leave it empty for a random key per run)", err)
 	}
 	return keys, nil
 }

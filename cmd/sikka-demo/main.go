@@ -26,7 +26,8 @@ func main() {
 		if errors.Is(err, errHelp) {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "sikka-demo:", err)
+		// One line: what failed and what to do; never a stack.
+		fmt.Fprintln(os.Stderr, "sikka-demo:", oneLine(err))
 		os.Exit(1)
 	}
 }
@@ -35,11 +36,21 @@ var errHelp = errors.New("help requested")
 
 // run is the whole program; main only wires the process to it. It prints the
 // URL to open as the first line of stdout, logs to stderr, and returns when
-// ctx ends (after a graceful shutdown) or on a start-up error.
+// ctx ends (after a graceful shutdown) or on a start-up error, which says
+// what failed and what to do. With -healthcheck it only probes a running
+// demo.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	opts, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	return runOptions(ctx, opts, stdout, stderr)
+}
+
+// runOptions is run after the options are parsed.
+func runOptions(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	if opts.healthcheck {
+		return healthcheck(ctx, opts.addr)
 	}
 	app, err := newApp(ctx, opts, stderr)
 	if err != nil {

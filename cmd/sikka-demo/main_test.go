@@ -71,6 +71,11 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 		assert.Contains(t, out.String(), "["+env+"]")
 	}
 	assert.Contains(t, out.String(), "/demo/login?account=NAME")
+	// Flags without a variable, and the other endpoints.
+	assert.Regexp(t, `(?m)^\s+-healthcheck\b`, out.String())
+	for _, s := range []string{"/healthz", "/readyz", "/metrics", "Demo only"} {
+		assert.Contains(t, out.String(), s)
+	}
 }
 
 func TestBadOptionsAreRefused(t *testing.T) {

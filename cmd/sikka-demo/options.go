@@ -33,6 +33,11 @@ type options struct {
 	pendingTimeout    time.Duration
 	reconcileInterval time.Duration
 	pauseAt           string
+	// healthcheck: probe the server at addr instead of serving.
+	healthcheck bool
+	// timeouts of the servers; zero means defaultTimeouts (tests set
+	// small ones).
+	timeouts timeouts
 }
 
 // envVars lists, flag by flag, the environment variable each one reads. The
@@ -64,6 +69,12 @@ and secrets stay in memory. Open the printed URL and click "Connect PMS".
 Demo sign-in: the page signs the browser in as "demo-account";
 /demo/login?account=NAME switches account (try a second account to see
 "This practice is already connected to another account.").
+Demo only: that sign-in is a cookie anyone can set, switched by a plain
+GET; run the demo on your own machine, never expose it to others.
+
+Other endpoints: /healthz (200 "ok" while serving), /readyz (200 when
+PostgreSQL, the secret store and Sikka's API answer, else 503 naming the
+failing ones), /metrics (Prometheus).
 
 Secret stores (-secrets) read their own environment:
   vault  VAULT_ADDR, VAULT_TOKEN (or VAULT_ROLE_ID + VAULT_SECRET_ID),
@@ -74,7 +85,8 @@ Secret stores (-secrets) read their own environment:
          SIKKA_AWSSM_KMS_KEY_ID, SIKKA_AWSSM_TAGS,
          SIKKA_AWSSM_RECOVERY_WINDOW_DAYS, SIKKA_AWSSM_FORCE_DELETE
 
-Flags (each also read from the environment variable in brackets):
+Flags (each but -healthcheck also read from the environment variable in
+brackets):
 `
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -121,15 +133,19 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	fs.DurationVar(&o.reconcileInterval, "reconcile-interval", reconcile, usage("reconcile-interval", "how often to run the reconciler after the run at start; 0 runs it only at start"))
 	fs.StringVar(&o.pauseAt, "pause-at", env("pause-at", ""), usage("pause-at", "for crash tests only: block every connect after this stage ("+stageNames()+"), logging \"paused at <stage>\", so the process can be killed there"))
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageHeader)
-		fs.PrintDefaults()
-	}
+	fs.BoolVar(&o.healthcheck, "healthcheck", false, "instead of serving, GET /healthz of the demo listening on -addr (on 127.0.0.1 when its host is 0.0.0.0 or empty) within 3s; exit 0 on 200 OK, else print why and exit 1. For container healthchecks: the image has no curl")
+	// The flag package prints parse errors followed by the whole usage;
+	// the demo prints one line instead, and the usage only for -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			fmt.Fprint(stderr, usageHeader)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return o, errHelp
 		}
-		return o, err
+		return o, fmt.Errorf("%w (run sikka-demo -h for the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (run with -h for usage)", fs.Args())

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runMainEnv makes this test binary run mocksikka's real main instead of
+// the tests: the start-up tests check the process as a user sees it (its
+// exit code, every line it prints).
+const runMainEnv = "MOCKSIKKA_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs main in a child process with args and only the environment
+// given, and returns its exit code, stdout and stderr.
+func runMain(t *testing.T, args []string, environ ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append([]string{runMainEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, environ...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+}
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// assertOneLineExit1 checks a failed start as the user sees it.
+func assertOneLineExit1(t *testing.T, code int, stdout, stderr string) {
+	t.Helper()
+	ok := code == 1 && stdout == "" && strings.HasPrefix(stderr, "mocksikka: ") &&
+		strings.Count(stderr, "\n") == 1 && strings.HasSuffix(stderr, "\n") &&
+		!strings.Contains(stderr, "panic") && !strings.Contains(stderr, "goroutine")
+	assert.True(t, ok, "want exit code 1, no stdout and one line on stderr, no panic; got exit code %d, stdout %q, stderr:\n%s",
+		code, stdout, stderr)
+}
+
+// Every start-up error is one line saying what failed and what to do, and
+// exit code 1 (a usage error used to print the whole usage, exit code 2).
+func TestStartupErrorsAreOneLineAndExit1(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	cases := []struct {
+		name string
+		args []string
+		env  []string
+		want []string
+	}{
+		{"busy port", []string{"-addr", busy.Addr().String()}, nil,
+			[]string{"-addr " + busy.Addr().String(), "address already in use", "pick another port"}},
+		{"busy port from env", nil, []string{"MOCKSIKKA_ADDR=" + busy.Addr().String()},
+			[]string{"address already in use", "MOCKSIKKA_ADDR"}},
+		{"unknown flag", []string{"-nope"}, nil, []string{"-nope", "mocksikka -h"}},
+		{"bad flag value", []string{"-key-ttl", "soon"}, nil, []string{"-key-ttl", "mocksikka -h"}},
+		{"positional", []string{"serve"}, nil, []string{"serve", "mocksikka -h"}},
+		{"bad env", nil, []string{"MOCKSIKKA_KEY_TTL=soon"}, []string{"MOCKSIKKA_KEY_TTL"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(t, c.args, c.env...)
+			assertOneLineExit1(t, code, stdout, stderr)
+			for _, w := range c.want {
+				assert.Contains(t, stderr, w)
+			}
+		})
+	}
+}
+
+func TestHealthAndReady(t *testing.T) {
+	st := start(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	resp := st.get(t, "/healthz")
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ok\n", string(body))
+
+	resp = st.get(t, "/readyz")
+	body, _ = io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	assert.JSONEq(t, `{"status":"ready"}`, string(body))
+
+	// The mock's own paths are still the mock's.
+	assert.Equal(t, http.StatusUnauthorized, st.get(t, "/v4/authorized_practices").StatusCode)
+	assert.Equal(t, http.StatusNotFound, st.get(t, "/healthz/more").StatusCode)
+}
+
+// -healthcheck probes /healthz of a running mock: exit 0 when it answers
+// 200, else one line and exit 1.
+func TestHealthcheckFlag(t *testing.T) {
+	st := start(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	addr := strings.TrimPrefix(st.url, "http://")
+
+	code, stdout, stderr := runMain(t, []string{"-healthcheck", "-addr", addr})
+	assert.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Empty(t, stdout)
+	assert.Empty(t, stderr)
+
+	// The address from the environment, as docker-compose sets it.
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	code, _, stderr = runMain(t, []string{"-healthcheck"}, "MOCKSIKKA_ADDR=0.0.0.0:"+port)
+	assert.Equal(t, 0, code, "stderr: %s", stderr)
+
+	code, stdout, stderr = runMain(t, []string{"-healthcheck", "-addr", closedAddr(t)})
+	assertOneLineExit1(t, code, stdout, stderr)
+	assert.Contains(t, stderr, "connection refused")
+
+	code, stdout, stderr = runMain(t, []string{"-healthcheck", "-addr", "127.0.0.1:0"})
+	assertOneLineExit1(t, code, stdout, stderr)
+	assert.Contains(t, stderr, "no fixed port")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})}
+	go srv.Serve(ln) //nolint:errcheck // closed below
+	defer srv.Close()
+	code, stdout, stderr = runMain(t, []string{"-healthcheck", "-addr", ln.Addr().String()})
+	assertOneLineExit1(t, code, stdout, stderr)
+	assert.Contains(t, stderr, "503")
+}
+
+func TestHealthzURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8089": "http://127.0.0.1:8089/healthz",
+		"0.0.0.0:8089":   "http://127.0.0.1:8089/healthz",
+		":8089":          "http://127.0.0.1:8089/healthz",
+		"[::]:8089":      "http://127.0.0.1:8089/healthz",
+		"[::1]:8089":     "http://[::1]:8089/healthz",
+	} {
+		got, err := healthzURL(addr)
+		require.NoError(t, err, addr)
+		assert.Equal(t, want, got, addr)
+	}
+	for _, addr := range []string{"127.0.0.1:0", "nowhere"} {
+		_, err := healthzURL(addr)
+		assert.Error(t, err, addr)
+	}
+}
+
+// One timeout small, the others over testBound, so that each test sees the
+// timeout it is about (an http.Server without IdleTimeout uses its
+// ReadTimeout for idle connections).
+var (
+	smallIdle = timeouts{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: 300 * time.Millisecond}
+	smallRead = timeouts{readHeader: time.Minute, read: 300 * time.Millisecond, write: time.Minute, idle: time.Minute}
+)
+
+// testBound bounds every wait of the connection tests.
+const testBound = 10 * time.Second
+
+func TestDefaultTimeouts(t *testing.T) {
+	srv := defaultTimeouts.server(nil)
+	assert.Positive(t, srv.ReadHeaderTimeout)
+	assert.Positive(t, srv.ReadTimeout)
+	assert.Positive(t, srv.IdleTimeout)
+	assert.Greater(t, srv.WriteTimeout, time.Minute, "longer than the demo's detached connect")
+	s, err := parse(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, defaultTimeouts, s.timeouts)
+}
+
+// assertClosedByServer reads r to its end and checks that the server
+// closed conn (EOF or a reset) before the test's bound.
+func assertClosedByServer(t *testing.T, conn net.Conn, r io.Reader) {
+	t.Helper()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(testBound)))
+	_, err := io.Copy(io.Discard, r)
+	if err != nil && errors.Is(err, syscall.ECONNRESET) {
+		err = nil
+	}
+	assert.NoError(t, err, "the server should close the connection")
+}
+
+func TestServerClosesIdleKeepAlives(t *testing.T) {
+	st := startWith(t, []string{"-addr", "127.0.0.1:0"}, nil, func(s *settings) { s.timeouts = smallIdle })
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(st.url, "http://"), testBound)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(testBound)))
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	assert.False(t, res.Close, "a keep-alive connection")
+	assertClosedByServer(t, conn, br)
+}
+
+func TestServerCutsATrickledBody(t *testing.T) {
+	st := startWith(t, []string{"-addr", "127.0.0.1:0"}, nil, func(s *settings) { s.timeouts = smallRead })
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(st.url, "http://"), testBound)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /v4/request_key HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	require.NoError(t, err)
+	// One byte every 20 ms: the whole body would take 20 s.
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	go func() {
+		defer close(trickled)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	assertClosedByServer(t, conn, conn)
+	close(stop)
+	<-trickled
+}

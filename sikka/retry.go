@@ -47,8 +47,12 @@ func ExponentialBackoff(base, maxWait time.Duration) Backoff {
 	}
 }
 
-// DefaultBackoff waits about 250ms, 500ms, 1s, 2s… capped at 5s, jittered.
-var DefaultBackoff = ExponentialBackoff(250*time.Millisecond, 5*time.Second)
+// DefaultBackoff waits about 250ms, 500ms, 1s, 2s… capped at 5s, jittered,
+// before retry number attempt (1 for the first retry). It is a function, not
+// a variable, so no caller can change the default of every other client.
+func DefaultBackoff(attempt int) time.Duration { return defaultBackoff(attempt) }
+
+var defaultBackoff = ExponentialBackoff(250*time.Millisecond, 5*time.Second)
 
 // retryMode says which failures of a call may be retried.
 type retryMode int

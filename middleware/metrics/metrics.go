@@ -34,9 +34,12 @@ const (
 	RefreshFailed      = "failed"
 )
 
-// Buckets of the callback latency histogram, in seconds: a callback makes
+// Buckets returns the buckets of the callback latency histogram, in seconds
+// (a new slice each call, so no caller changes them for others): a callback makes
 // two Sikka calls and two writes, and the Sikka client allows 10s per try.
-var Buckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+func Buckets() []float64 {
+	return []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+}
 
 // Collector holds the metrics; register it with a prometheus.Registerer.
 // Safe for concurrent use.
@@ -64,7 +67,7 @@ func New() *Collector {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sikka_connect_callback_duration_seconds",
 			Help:    "Time to answer a callback, Sikka calls included, by status.",
-			Buckets: Buckets,
+			Buckets: Buckets(),
 		}, []string{"status"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sikka_connect_refreshes_total",

@@ -72,41 +72,15 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	}
 	s.stage(ctx, accountID, StageExchanged)
 
-	// Refuse early, before any write, when another account holds the
-	// practice. The unique index still decides a race between two connects.
-	if holder, err := s.cfg.Records.ActiveByOffice(ctx, ProviderSikka, practice.OfficeID); err == nil {
-		if holder.AccountID != accountID {
-			return fail(ErrAlreadyConnected)
-		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return fail(err)
-	}
-
-	// One writer per account at a time (two tabs, two replicas), so the
-	// secret and the record always describe the same connect; refreshes of
-	// the account wait too. The lock is held from the marker to the record.
-	unlock, err := s.cfg.Records.LockAccount(ctx, accountID)
+	// What the secret holds now, read before the lock so that the lock is
+	// taken, the practice checked and the marker saved in one step
+	// (BeginConnect). The write below is a check-and-set on this version: if
+	// another connect of the account wrote since, it fails and the version
+	// is read again under the lock.
+	cur, err := s.currentCredentials(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
-	defer unlock()
-
-	// A marker left by an earlier connect of this account belongs to a
-	// flow that died (it would hold the lock otherwise): undo it first.
-	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
-		return fail(err)
-	}
-
-	// The PENDING stage: say what is about to be written, and what it
-	// replaces, before writing it.
-	cur, err := s.cfg.Secrets.Get(ctx, name)
-	switch {
-	case errors.Is(err, secretstore.ErrNotFound):
-		cur = secretstore.Secret{}
-	case err != nil:
-		return fail(fmt.Errorf("integration: read current credentials: %w", err))
-	}
-	prev := cur.Version
 	flowID, err := newFlowID()
 	if err != nil {
 		return fail(err)
@@ -117,11 +91,35 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		Provider:    ProviderSikka,
 		OfficeID:    practice.OfficeID,
 		SecretName:  name,
-		PrevVersion: prev,
+		PrevVersion: cur.Version,
+		KeyHash:     keyHash(key.RequestKey),
 		StartedAt:   s.cfg.Now().UTC().Truncate(time.Microsecond),
 	}
-	if err := s.cfg.Records.InsertPending(ctx, flow); err != nil {
-		return fail(fmt.Errorf("integration: save pending connect: %w", err))
+
+	// One writer per account at a time (two tabs, two replicas), so the
+	// secret and the record always describe the same connect; refreshes of
+	// the account wait too. The lock is held from the marker to the record.
+	// Another account holding the practice is refused here, before any
+	// write; the unique index still decides a race between two connects.
+	lock, started, err := s.beginConnect(ctx, flow)
+	if err != nil {
+		return fail(err)
+	}
+	defer lock.Unlock()
+	if !started {
+		// A marker left by an earlier connect of this account belongs to a
+		// flow that died (it would hold the lock otherwise): undo it, read
+		// what the secret holds now, then save this flow's marker.
+		if err := s.recoverPendingLocked(ctx, accountID); err != nil {
+			return fail(err)
+		}
+		if cur, err = s.currentCredentials(ctx, name); err != nil {
+			return fail(err)
+		}
+		flow.PrevVersion = cur.Version
+		if err := s.cfg.Records.InsertPending(ctx, flow); err != nil {
+			return fail(fmt.Errorf("integration: save pending connect: %w", err))
+		}
 	}
 	s.stage(ctx, accountID, StagePending)
 	// abort undoes this flow's writes after a failure. If that fails too,
@@ -149,7 +147,13 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		PracticeID:   practice.PracticeID,
 		PMSType:      practice.PMS,
 	}
-	receipt, err := s.cfg.Secrets.Put(ctx, name, creds)
+	receipt, err := s.cfg.Secrets.Put(ctx, name, creds, secretstore.IfVersion(flow.PrevVersion))
+	if errors.Is(err, secretstore.ErrVersionConflict) {
+		// Another connect of the account wrote between the read above and
+		// the lock (or a marker was recovered): nothing was written. Under
+		// the lock, read the version again, say it in the marker, retry.
+		receipt, err = s.putAgain(ctx, &flow, &cur, creds)
+	}
 	if err != nil {
 		// The write may have happened even so (a lost answer): undo by
 		// the marker, which compares versions.
@@ -157,7 +161,7 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	}
 	s.stage(ctx, accountID, StageSecretWritten)
 
-	rec, err := s.cfg.Records.CompletePending(ctx, flowID, Record{
+	rec, err := lock.Complete(ctx, flowID, Record{
 		AccountID:    accountID,
 		Provider:     ProviderSikka,
 		Status:       StatusActive,
@@ -200,6 +204,40 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		s.runHook(ctx, "Connected", accountID, func(ctx context.Context) { h(ctx, rec) })
 	}
 	return rec, nil
+}
+
+// currentCredentials returns the secret called name, or a zero Secret when
+// there is none.
+func (s *Service) currentCredentials(ctx context.Context, name string) (secretstore.Secret, error) {
+	cur, err := s.cfg.Secrets.Get(ctx, name)
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound):
+		return secretstore.Secret{}, nil
+	case err != nil:
+		return secretstore.Secret{}, fmt.Errorf("integration: read current credentials: %w", err)
+	}
+	return cur, nil
+}
+
+// putAgain writes creds after a version conflict: it reads the current
+// version (the caller holds the account's lock, so no writer comes between),
+// replaces the flow's marker with one naming that version, and writes with a
+// check-and-set on it. cur and flow are updated.
+func (s *Service) putAgain(ctx context.Context, flow *PendingFlow, cur *secretstore.Secret, creds secretstore.Credentials) (secretstore.Receipt, error) {
+	now, err := s.currentCredentials(ctx, flow.SecretName)
+	if err != nil {
+		return secretstore.Receipt{}, err
+	}
+	if err := s.cfg.Records.DeletePending(ctx, flow.FlowID); err != nil {
+		return secretstore.Receipt{}, fmt.Errorf("integration: replace pending connect: %w", err)
+	}
+	next := *flow
+	next.PrevVersion = now.Version
+	if err := s.cfg.Records.InsertPending(ctx, next); err != nil {
+		return secretstore.Receipt{}, fmt.Errorf("integration: replace pending connect: %w", err)
+	}
+	*flow, *cur = next, now
+	return s.cfg.Secrets.Put(ctx, flow.SecretName, creds, secretstore.IfVersion(flow.PrevVersion))
 }
 
 // keyMayBeInUse reports whether the account's record may use requestKey

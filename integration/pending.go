@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,11 +32,22 @@ type PendingFlow struct {
 	// PrevVersion is the secret's version before the flow wrote it; ""
 	// when there was no secret (the flow creates it).
 	PrevVersion string `db:"prev_version" json:"prevVersion"`
+	// KeyHash is the SHA-256 (hex) of the request key the flow writes, so
+	// that a recovery undoes the secret only when its current value is this
+	// flow's write. "" on markers of older versions, recovered by comparing
+	// PrevVersion with the current version instead.
+	KeyHash string `db:"key_hash" json:"keyHash"`
 	// StartedAt is when the marker was saved (UTC).
 	StartedAt time.Time `db:"started_at" json:"startedAt"`
 	// ClaimedAt is when a recovery took the flow over (zero if none did);
 	// a claimed flow can no longer complete.
 	ClaimedAt time.Time `db:"claimed_at" json:"claimedAt"`
+}
+
+// keyHash is PendingFlow.KeyHash of a flow writing requestKey.
+func keyHash(requestKey string) string {
+	sum := sha256.Sum256([]byte(requestKey))
+	return hex.EncodeToString(sum[:])
 }
 
 // ErrFlowLost: CompletePending found the flow's marker gone or claimed by a
@@ -295,8 +307,12 @@ func (s *Service) recoverLocked(ctx context.Context, f PendingFlow, by string) (
 		// Never written, or already deleted.
 	case err != nil:
 		return recoverSkipped, fmt.Errorf("integration: read secret of pending connect: %w", err)
-	case sec.Version == f.PrevVersion:
-		// The flow died before its write.
+	case f.KeyHash != "" && keyHash(sec.RequestKey) != f.KeyHash:
+		// The current value is not this flow's write: it died before
+		// writing, or its write failed or was undone already.
+	case f.KeyHash == "" && sec.Version == f.PrevVersion:
+		// (A marker of an older version, without a key hash.) The flow
+		// died before its write.
 	case f.PrevVersion == "":
 		if err := s.cfg.Secrets.Delete(ctx, f.SecretName); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 			return recoverSkipped, fmt.Errorf("integration: delete secret of unfinished connect: %w", err)

@@ -114,8 +114,7 @@ const (
 // sql.ErrNoRows comes back as is.
 func writeRecord(ctx context.Context, q sqlx.QueryerContext, what, query string, r integration.Record, extra ...any) (integration.Record, error) {
 	var out integration.Record
-	args := append([]any{r.AccountID, r.Provider, r.Status, r.OfficeID, r.SecretRef, r.PracticeName, r.PMSType,
-		r.PracticeID, r.KeyExpiry.UTC(), r.ConnectedAt.UTC()}, extra...)
+	args := append(recordArgs(r), extra...)
 	if err := sqlx.GetContext(ctx, q, &out, query, args...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return integration.Record{}, err
@@ -123,6 +122,12 @@ func writeRecord(ctx context.Context, q sqlx.QueryerContext, what, query string,
 		return integration.Record{}, mapWriteError(what, err)
 	}
 	return normalize(out), nil
+}
+
+// recordArgs are the parameters $1…$10 of a record write: r's fields.
+func recordArgs(r integration.Record) []any {
+	return []any{r.AccountID, r.Provider, r.Status, r.OfficeID, r.SecretRef, r.PracticeName, r.PMSType,
+		r.PracticeID, r.KeyExpiry.UTC(), r.ConnectedAt.UTC()}
 }
 
 // ActiveByOffice implements integration.Repository.
@@ -335,7 +340,7 @@ func normalize(r integration.Record) integration.Record {
 	return r
 }
 
-const pendingColumns = `flow_id, account_id, provider, office_id, secret_name, prev_version, started_at,
+const pendingColumns = `flow_id, account_id, provider, office_id, secret_name, prev_version, started_at, key_hash,
 	COALESCE(claimed_at, '0001-01-01 00:00:00+00') AS claimed_at`
 
 // InsertPending implements integration.Repository.
@@ -344,9 +349,9 @@ func (p *Repository) InsertPending(ctx context.Context, f integration.PendingFlo
 		f.Provider = integration.ProviderSikka
 	}
 	_, err := p.db.ExecContext(ctx, `INSERT INTO pms_pending_flows
-		(flow_id, account_id, provider, office_id, secret_name, prev_version, started_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		f.FlowID, f.AccountID, f.Provider, f.OfficeID, f.SecretName, f.PrevVersion, f.StartedAt.UTC())
+		(flow_id, account_id, provider, office_id, secret_name, prev_version, started_at, key_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		f.FlowID, f.AccountID, f.Provider, f.OfficeID, f.SecretName, f.PrevVersion, f.StartedAt.UTC(), f.KeyHash)
 	if err != nil {
 		return fmt.Errorf("postgres: insert pending connect: %w", err)
 	}

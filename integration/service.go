@@ -78,6 +78,11 @@ type Config struct {
 	Sikka   *sikka.Client
 	Secrets secretstore.Store
 	Records Repository
+	// Nonces keeps the nonces of connect-flow states for the HTTP layer
+	// (Service.Nonces; middleware.Config.Nonces defaults to it). Default:
+	// Records, which holds every role, so one storage value serves the
+	// service and its routes; set it only to keep the nonces elsewhere.
+	Nonces NonceStore
 	// SecretNames names each account's secret; default
 	// secretstore.DefaultNameTemplate ("parlae/pms/sikka/{accountId}").
 	SecretNames secretstore.NameTemplate
@@ -133,6 +138,9 @@ func NewService(cfg Config) (*Service, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("integration: Config is missing %v", missing)
 	}
+	if cfg.Nonces == nil {
+		cfg.Nonces = cfg.Records
+	}
 	if cfg.SecretNames == "" {
 		cfg.SecretNames = secretstore.DefaultNameTemplate
 	}
@@ -176,6 +184,12 @@ func (s *Service) CheckAccount(accountID string) error {
 	}
 	return nil
 }
+
+// Nonces returns the store of connect-flow nonces: Config.Nonces, which
+// defaults to Config.Records. The service never uses it itself; the HTTP
+// layer (middleware) takes it as the default of its own Config.Nonces, so
+// that replicas sharing a database share nonces without further wiring.
+func (s *Service) Nonces() NonceStore { return s.cfg.Nonces }
 
 // Status returns the account's record (any status), or ErrNotFound. It never
 // touches the secret.

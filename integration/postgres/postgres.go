@@ -24,17 +24,28 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 )
 
-// Repository stores integration records in PostgreSQL. Safe for concurrent use.
+// Repository stores integration records, markers, locks and nonces in
+// PostgreSQL. Safe for concurrent use, by any number of processes sharing the
+// database and schema.
 type Repository struct {
-	db      *sqlx.DB
-	holders atomic.Int64 // account locks held through this repository
+	// MaxFlowsPerAccount is how many unexpired nonces one account may hold
+	// (see Save); New sets integration.DefaultMaxFlowsPerAccount. Set it
+	// before first use.
+	MaxFlowsPerAccount int
+
+	db        *sqlx.DB
+	holders   atomic.Int64 // account locks held through this repository
+	lastSweep atomic.Int64 // unix nanoseconds of the last nonce sweep by this Repository
 }
 
 var _ integration.Repository = (*Repository)(nil)
 
-// New returns a repository on db. It does not touch the schema: call Migrate
-// once at start (it is safe on every replica).
-func New(db *sqlx.DB) *Repository { return &Repository{db: db} }
+// New returns a repository on db. It never touches the schema: Migrate (or
+// the host's own runner applying Migrations) must have run on db's database
+// and schema first. Open does both.
+func New(db *sqlx.DB) *Repository {
+	return &Repository{db: db, MaxFlowsPerAccount: integration.DefaultMaxFlowsPerAccount}
+}
 
 // Open connects to the PostgreSQL at url (a lib/pq URL or DSN), checks the
 // connection, and applies the migrations. Its connections give up on a

@@ -21,12 +21,17 @@ import (
 	"github.com/parlae/sikka-connect/internal/pgtest"
 )
 
+// Every role's contract; each instance of a test has its own pool on the
+// test's schema, as replicas would.
 func TestRepositoryContract(t *testing.T) {
-	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
-		repo, db, err := postgres.Open(context.Background(), pgtest.URL(t))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return repo
+	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
+		url := pgtest.URL(t)
+		return func() integration.Repository {
+			repo, db, err := postgres.Open(context.Background(), url)
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			return repo
+		}
 	})
 }
 
@@ -160,8 +165,9 @@ func openPgx(t *testing.T, url string) *postgres.Repository {
 // account is ErrAlreadyConnected (pgx reports the unique violation with its
 // own error type).
 func TestRepositoryContractPgx(t *testing.T) {
-	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
-		return openPgx(t, pgtest.URL(t))
+	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
+		url := pgtest.URL(t)
+		return func() integration.Repository { return openPgx(t, url) }
 	})
 }
 

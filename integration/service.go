@@ -54,10 +54,11 @@ const (
 type Hooks struct {
 	// Connected: an account completed a connect (r is ACTIVE).
 	Connected func(ctx context.Context, r Record)
-	// Refreshed: the account's key was renewed; creds are the new
-	// credentials, already stored (unlike x/oauth2, a host can learn of
-	// every refresh).
-	Refreshed func(ctx context.Context, r Record, creds secretstore.Credentials)
+	// Refreshed: the account's key was renewed and the new credentials
+	// are stored; r is the record with the new KeyExpiry (unlike x/oauth2,
+	// a host can learn of every refresh). Hooks hand records, never
+	// secrets: a host that needs the credentials asks Service.Credentials.
+	Refreshed func(ctx context.Context, r Record)
 	// NeedsReauth: the keys could not be renewed by refresh nor by the
 	// office credentials; r is now NEEDS_REAUTH. cause says why.
 	NeedsReauth func(ctx context.Context, r Record, cause error)

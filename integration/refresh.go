@@ -175,7 +175,7 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 	rec.KeyExpiry = key.Expiry
 	s.log.Info("integration: key refreshed", "account_id", accountID, "office_id", next.OfficeID, "expires", key.Expiry)
 	if h := s.cfg.Hooks.Refreshed; h != nil {
-		s.runHook(ctx, "Refreshed", accountID, func(ctx context.Context) { h(ctx, rec, next) })
+		s.runHook(ctx, "Refreshed", accountID, func(ctx context.Context) { h(ctx, rec) })
 	}
 	return next, true, nil
 }

@@ -2,14 +2,28 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
-// Repository stores integration records. Implementations live in packages
-// named after what they talk to: integration/postgres and integration/memory.
-// Both pass the same suite (integration/integrationtest) and are safe for
-// concurrent use.
+// Repository is everything the integration stores, as one value: the
+// records, the account locks, the markers of connects in progress and the
+// nonces of connect-flow states. Each role is an interface of its own
+// (RecordStore, AccountLocker, PendingFlowStore, NonceStore) with a contract
+// suite of its own in integration/integrationtest, so a new implementation
+// can be written and tested one role at a time; a host still passes one
+// value. The implementations live in packages named after what they talk to,
+// integration/postgres and integration/memory, which hold every role; both
+// pass the whole suite (integrationtest.Run) and are safe for concurrent use.
 type Repository interface {
+	RecordStore
+	AccountLocker
+	PendingFlowStore
+	NonceStore
+}
+
+// RecordStore keeps the integration records, one per account and provider.
+type RecordStore interface {
 	// Get returns the account's record, or ErrNotFound.
 	Get(ctx context.Context, accountID string) (Record, error)
 
@@ -49,7 +63,11 @@ type Repository interface {
 	// A record in another status is left alone: the error is then
 	// ErrNotFound, as it is when the account has no record.
 	ClearSecretRef(ctx context.Context, accountID string) error
+}
 
+// AccountLocker holds the per-account locks that serialize a connect,
+// refresh or disconnect of one account.
+type AccountLocker interface {
 	// LockAccount takes the account's refresh lock, which excludes every
 	// other holder in this process and, for shared repositories, in every
 	// other process. It waits until the lock is held or ctx is done. The
@@ -59,11 +77,13 @@ type Repository interface {
 	// TryLockAccount is LockAccount without waiting: ok is false when
 	// someone else holds the lock.
 	TryLockAccount(ctx context.Context, accountID string) (unlock func(), ok bool, err error)
+}
 
-	// The markers of connects in progress (see PendingFlow). An account has
-	// at most one; the service writes them only while holding the
-	// account's lock.
-
+// PendingFlowStore keeps the markers of connects in progress (see
+// PendingFlow). An account has at most one; the service writes them only
+// while holding the account's lock. CompletePending writes a record, so an
+// implementation shares its storage with the RecordStore it comes with.
+type PendingFlowStore interface {
 	// InsertPending saves f (StartedAt set by the caller, ClaimedAt zero).
 	// It fails if the account already has a marker.
 	InsertPending(ctx context.Context, f PendingFlow) error
@@ -92,3 +112,52 @@ type Repository interface {
 	// the marker stays.
 	CompletePending(ctx context.Context, flowID string, r Record) (Record, error)
 }
+
+// NonceStore remembers the nonces of the connect-flow states minted and not
+// yet used, so that each state is accepted once, by whichever replica serves
+// its callback. The service does not use it itself: it hands it to the HTTP
+// layer (Service.Nonces, which middleware.Config.Nonces defaults to).
+// Implementations are safe for concurrent use: the repositories of
+// integration/memory (one process) and integration/postgres (shared by
+// replicas).
+//
+// The HTTP layer checks a state's age itself; a store only has to keep a
+// nonce until its expiry and may forget it any time after (that is how
+// expired nonces are cleaned up). Errors are for system failures only, and
+// ErrTooManyFlows: an unknown or used nonce is not an error.
+//
+// A store bounds what it keeps: it refuses a Save with an error wrapping
+// ErrTooManyFlows when the account already holds its limit of unexpired
+// nonces (DefaultMaxFlowsPerAccount unless configured otherwise), so a
+// client that calls start in a loop cannot grow the store without end.
+type NonceStore interface {
+	// Save records nonce, freshly minted for accountID, as usable until
+	// expires; ErrTooManyFlows when accountID is at its limit.
+	Save(ctx context.Context, accountID, nonce string, expires time.Time) error
+
+	// Consume removes nonce and reports whether it was there. It is atomic:
+	// of any number of concurrent calls for one nonce, in any number of
+	// processes sharing the store, at most one returns true.
+	Consume(ctx context.Context, nonce string) (bool, error)
+}
+
+// ErrTooManyFlows: the account (or, for the memory repository, the process)
+// already has as many unfinished connect flows as the nonce store keeps. The
+// start route answers 429; the flows free up as they finish or expire.
+var ErrTooManyFlows = errors.New("integration: too many connect flows in progress")
+
+// Bounds of the nonce stores of this module.
+const (
+	// DefaultMaxFlowsPerAccount is how many unexpired, unused states an
+	// account may hold at once: a person with a few tabs never meets it.
+	DefaultMaxFlowsPerAccount = 10
+	// DefaultMaxNonces is how many nonces the memory repository holds at
+	// most, all accounts together (about 10 MB).
+	DefaultMaxNonces = 100_000
+	// DefaultCleanupInterval is how often the nonce stores of this module
+	// remove expired nonces, at most. The sweep runs inside a Save once the
+	// interval has passed, so no goroutine needs stopping; a nonce is
+	// removed once the store's clock is past its expiry by more than this
+	// interval.
+	DefaultCleanupInterval = time.Minute
+)

@@ -54,10 +54,11 @@ const (
 type Hooks struct {
 	// Connected: an account completed a connect (r is ACTIVE).
 	Connected func(ctx context.Context, r Record)
-	// Refreshed: the account's key was renewed; creds are the new
-	// credentials, already stored (unlike x/oauth2, a host can learn of
-	// every refresh).
-	Refreshed func(ctx context.Context, r Record, creds secretstore.Credentials)
+	// Refreshed: the account's key was renewed and the new credentials
+	// are stored; r is the record with the new KeyExpiry (unlike x/oauth2,
+	// a host can learn of every refresh). Hooks hand records, never
+	// secrets: a host that needs the credentials asks Service.Credentials.
+	Refreshed func(ctx context.Context, r Record)
 	// NeedsReauth: the keys could not be renewed by refresh nor by the
 	// office credentials; r is now NEEDS_REAUTH. cause says why.
 	NeedsReauth func(ctx context.Context, r Record, cause error)
@@ -78,6 +79,11 @@ type Config struct {
 	Sikka   *sikka.Client
 	Secrets secretstore.Store
 	Records Repository
+	// Nonces keeps the nonces of connect-flow states for the HTTP layer
+	// (Service.Nonces; middleware.Config.Nonces defaults to it). Default:
+	// Records, which holds every role, so one storage value serves the
+	// service and its routes; set it only to keep the nonces elsewhere.
+	Nonces NonceStore
 	// SecretNames names each account's secret; default
 	// secretstore.DefaultNameTemplate ("parlae/pms/sikka/{accountId}").
 	SecretNames secretstore.NameTemplate
@@ -133,6 +139,9 @@ func NewService(cfg Config) (*Service, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("integration: Config is missing %v", missing)
 	}
+	if cfg.Nonces == nil {
+		cfg.Nonces = cfg.Records
+	}
 	if cfg.SecretNames == "" {
 		cfg.SecretNames = secretstore.DefaultNameTemplate
 	}
@@ -176,6 +185,12 @@ func (s *Service) CheckAccount(accountID string) error {
 	}
 	return nil
 }
+
+// Nonces returns the store of connect-flow nonces: Config.Nonces, which
+// defaults to Config.Records. The service never uses it itself; the HTTP
+// layer (middleware) takes it as the default of its own Config.Nonces, so
+// that replicas sharing a database share nonces without further wiring.
+func (s *Service) Nonces() NonceStore { return s.cfg.Nonces }
 
 // Status returns the account's record (any status), or ErrNotFound. It never
 // touches the secret.

@@ -414,9 +414,9 @@ func TestCredentialsRefreshNearExpiry(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
-		refreshed := make(chan secretstore.Credentials, 1)
+		refreshed := make(chan integration.Record, 1)
 		e.svc = e.service(integration.Config{Hooks: integration.Hooks{
-			Refreshed: func(_ context.Context, _ integration.Record, c secretstore.Credentials) { refreshed <- c },
+			Refreshed: func(_ context.Context, r integration.Record) { refreshed <- r },
 		}})
 
 		// A fresh key is used as it is.
@@ -445,8 +445,10 @@ func TestCredentialsRefreshNearExpiry(t *testing.T) {
 		require.NoError(t, err)
 		assert.WithinDuration(t, creds.TokenExpiry, got.KeyExpiry, time.Millisecond)
 		select {
-		case c := <-refreshed:
-			assert.Equal(t, creds.RequestKey, c.RequestKey)
+		case r := <-refreshed:
+			assert.Equal(t, "acct-1", r.AccountID)
+			assert.Equal(t, rec.SecretRef, r.SecretRef)
+			assert.WithinDuration(t, creds.TokenExpiry, r.KeyExpiry, time.Millisecond, "the record as refreshed")
 		case <-time.After(5 * time.Second):
 			t.Fatal("Refreshed hook not called")
 		}

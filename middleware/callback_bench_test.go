@@ -49,7 +49,6 @@ import (
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/middleware"
-	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/vault"
@@ -78,10 +77,7 @@ func BenchmarkCallbackBreakdown(b *testing.B) {
 	if err := postgres.Migrate(ctx, db); err != nil {
 		b.Fatal(err)
 	}
-	nonces, err := pgnonce.New(ctx, openDB())
-	if err != nil {
-		b.Fatal(err)
-	}
+	nonces := postgres.New(openDB())
 	var prefix [6]byte
 	rand.Read(prefix[:])
 	vs, err := vault.New(vault.Config{Address: vaultAddr, Token: vaultToken, Prefix: "bench-" + hex.EncodeToString(prefix[:])})

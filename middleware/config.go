@@ -69,10 +69,12 @@ type Config struct {
 	// with '/' and does not end with one. Default DefaultPrefix.
 	Prefix string
 
-	// Nonces keeps the nonces of states not yet used. Default: a new
-	// MemoryNonceStore, which suits one process only; replicas share a
-	// store such as middleware/pgnonce.
-	Nonces NonceStore
+	// Nonces keeps the nonces of states not yet used. Default:
+	// Service.Nonces(), the service's integration.Config.Nonces, which is
+	// its repository: integration/memory's suits one process only;
+	// integration/postgres's is shared by every replica on the database.
+	// The middleware never picks a storage of its own.
+	Nonces integration.NonceStore
 
 	// StateTTL is how long a state stays valid after the start route minted
 	// it, ClockSkew added. Default DefaultStateTTL (10 minutes).
@@ -102,6 +104,10 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ErrTooManyFlows is integration.ErrTooManyFlows (the same value): the start
+// route answers 429 when the nonce store refuses a state with it.
+var ErrTooManyFlows = integration.ErrTooManyFlows
+
 // Hooks observe the connect flow. Each is optional, runs synchronously on the
 // request's goroutine (keep it fast), and must be safe for concurrent use.
 type Hooks struct {
@@ -121,8 +127,8 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}
-	if cfg.Nonces == nil {
-		cfg.Nonces = NewMemoryNonceStore()
+	if cfg.Nonces == nil && cfg.Service != nil {
+		cfg.Nonces = cfg.Service.Nonces()
 	}
 	if cfg.StateTTL == 0 {
 		cfg.StateTTL = DefaultStateTTL

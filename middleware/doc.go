@@ -24,8 +24,8 @@
 //     OAuthURL?app_id=…&redirect_uri=…&state=…. An account id the secret
 //     store cannot name (Service.CheckAccount) is refused here, before
 //     Sikka, with reason=internal and the rule in the log. An account that
-//     already has DefaultMaxFlowsPerAccount unfinished flows (the
-//     NonceStore's bound) gets 429 with Retry-After.
+//     already has integration.DefaultMaxFlowsPerAccount unfinished flows
+//     (the nonce store's bound) gets 429 with Retry-After.
 //   - GET callback: where Sikka sends the browser back (RedirectURI). It
 //     verifies the state, calls Service.Connect with the code, and redirects
 //     (302) to FrontendURL with the outcome.
@@ -97,7 +97,7 @@
 // state, and only then the code or error. A cancel (error=access_denied)
 // whose state does not verify is therefore invalid_state, not cancelled: an
 // unverified callback never tells the frontend anything but invalid_state.
-// A NonceStore that fails (a database down) gives reason=internal.
+// A nonce store that fails (a database down) gives reason=internal.
 //
 // # Logs and metrics
 //
@@ -105,6 +105,8 @@
 // plain token, else generated; echoed in the response), route, account_id,
 // outcome, reason, error and duration_ms. No code, state, nonce, cookie
 // value, key or practice secret is ever logged. Prometheus metrics live in
-// middleware/metrics, wired through Config.Hooks; replicas share nonces
-// through middleware/pgnonce.
+// middleware/metrics, wired through Config.Hooks. Nonces are kept by the
+// service's repository (Service.Nonces, the default of Config.Nonces), so
+// replicas on integration/postgres share them with no further wiring; the
+// middleware imports no storage package.
 package middleware

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
 // The environment variables FromEnv reads.
@@ -163,7 +165,7 @@ func (e Env) Format(f fmt.State, _ rune) {
 		ids[i] = k.ID
 	}
 	fmt.Fprintf(f, "{AppID:%s AppKey:%s RedirectURI:%s OAuthURL:%s APIURL:%s FrontendURL:%s StateKeys:[%s] DevMode:%t}",
-		e.AppID, redactIfSet(e.AppKey), e.RedirectURI, e.OAuthURL, e.APIURL, e.FrontendURL, strings.Join(ids, " "), e.DevMode)
+		e.AppID, redact.IfSet(e.AppKey), e.RedirectURI, e.OAuthURL, e.APIURL, e.FrontendURL, strings.Join(ids, " "), e.DevMode)
 }
 
 // LogValue implements slog.LogValuer, with AppKey and the key secrets redacted.
@@ -174,7 +176,7 @@ func (e Env) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("app_id", e.AppID),
-		slog.String("app_key", redactIfSet(e.AppKey)),
+		slog.String("app_key", redact.IfSet(e.AppKey)),
 		slog.String("redirect_uri", e.RedirectURI),
 		slog.String("oauth_url", e.OAuthURL),
 		slog.String("api_url", e.APIURL),
@@ -182,11 +184,4 @@ func (e Env) LogValue() slog.Value {
 		slog.String("state_key_ids", strings.Join(ids, ",")),
 		slog.Bool("dev_mode", e.DevMode),
 	)
-}
-
-func redactIfSet(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
 }

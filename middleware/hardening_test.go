@@ -105,7 +105,7 @@ func TestStartLimitsUnfinishedFlowsPerAccount(t *testing.T) {
 				cb *url.URL
 			}
 			var pending []flow
-			for range middleware.DefaultMaxFlowsPerAccount {
+			for range integration.DefaultMaxFlowsPerAccount {
 				b := w.browser(acct1)
 				pending = append(pending, flow{b, b.toCallback()})
 			}

@@ -25,7 +25,6 @@ import (
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/middleware"
-	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
@@ -78,7 +77,7 @@ type world struct {
 	clock   *clock
 	pgURL   string
 	memRepo integration.Repository
-	memNonc middleware.NonceStore
+	memNonc integration.NonceStore
 	app     *httptest.Server
 	appURL  string
 
@@ -104,7 +103,7 @@ func newWorld(t testing.TB, backend string, opts ...worldOpt) *world {
 	switch backend {
 	case "memory":
 		w.memRepo = memory.New()
-		w.memNonc = middleware.NewMemoryNonceStore()
+		w.memNonc = memory.New()
 	case "postgres":
 		w.pgURL = pgtest.URL(t)
 	default:
@@ -154,7 +153,7 @@ func (w *world) replica(opts ...worldOpt) (*middleware.Handler, *integration.Ser
 	ctx := context.Background()
 	var (
 		repo   integration.Repository
-		nonces middleware.NonceStore
+		nonces integration.NonceStore
 	)
 	if w.backend == "memory" {
 		repo, nonces = w.memRepo, w.memNonc
@@ -165,9 +164,7 @@ func (w *world) replica(opts ...worldOpt) (*middleware.Handler, *integration.Ser
 		ndb, err := sqlx.Open("postgres", w.pgURL)
 		require.NoError(t, err)
 		t.Cleanup(func() { ndb.Close() })
-		ns, err := pgnonce.New(ctx, ndb)
-		require.NoError(t, err)
-		repo, nonces = r, ns
+		repo, nonces = r, postgres.New(ndb)
 	}
 	client := sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(w.mockURL),
 		sikka.WithBackoff(func(int) time.Duration { return time.Millisecond }))

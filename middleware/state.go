@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
 // Limits of the state token.
@@ -123,15 +125,13 @@ type Key struct {
 
 // Format implements fmt.Formatter: every verb shows the id and hides the secret.
 func (k Key) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "{ID:%s Secret:%s}", k.ID, redacted)
+	fmt.Fprintf(f, "{ID:%s Secret:%s}", k.ID, redact.Marker)
 }
 
 // LogValue implements slog.LogValuer: the id only.
 func (k Key) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("id", k.ID), slog.String("secret", redacted))
+	return slog.GroupValue(slog.String("id", k.ID), slog.String("secret", redact.Marker))
 }
-
-const redacted = "[REDACTED]"
 
 func validKeyID(id string) bool {
 	if id == "" || len(id) > MaxKeyIDLen {

@@ -7,11 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
 // Redacted stands in for a secret field in every rendering meant for people
 // or logs. An empty secret field renders as "" so a missing key stays visible.
-const Redacted = "[REDACTED]"
+const Redacted = redact.Marker
 
 // Credentials are the Sikka credentials of one connected practice: the value
 // a Store keeps.
@@ -44,13 +46,6 @@ type redacted struct {
 	PMSType      string `json:"pmsType"`
 }
 
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return Redacted
-}
-
 func formatExpiry(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -61,9 +56,9 @@ func formatExpiry(t time.Time) string {
 func (c Credentials) redacted() redacted {
 	return redacted{
 		OfficeID:     c.OfficeID,
-		SecretKey:    mask(c.SecretKey),
-		RequestKey:   mask(c.RequestKey),
-		RefreshKey:   mask(c.RefreshKey),
+		SecretKey:    redact.IfSet(c.SecretKey),
+		RequestKey:   redact.IfSet(c.RequestKey),
+		RefreshKey:   redact.IfSet(c.RefreshKey),
 		TokenExpiry:  formatExpiry(c.TokenExpiry),
 		PracticeName: c.PracticeName,
 		PracticeID:   c.PracticeID,

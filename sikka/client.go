@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
 // Defaults of a Client made by New; each has an Option to change it.
@@ -227,7 +229,7 @@ func (c *Client) String() string {
 	if c.base != nil {
 		base = c.base.Redacted()
 	}
-	return fmt.Sprintf("sikka.Client{AppID:%q AppKey:%q BaseURL:%q}", c.appID, redact(c.appKey), base)
+	return fmt.Sprintf("sikka.Client{AppID:%q AppKey:%q BaseURL:%q}", c.appID, redact.IfSet(c.appKey), base)
 }
 
 // GoString returns the same text as String (for %#v).

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
-// redacted replaces a secret in String, Format and LogValue output.
-const redacted = "[REDACTED]"
+// redacted replaces a secret in String, Format and LogValue output, and in
+// scrubbed error text (errors.go).
+const redacted = redact.Marker
 
 // Key is a request key and what Sikka said about it, as returned by
 // ExchangeCode, RequestKey, RefreshKey and RequestKeyInfo.
@@ -55,17 +58,10 @@ func (k Key) Expired(now time.Time, margin time.Duration) bool {
 	return !k.Expiry.IsZero() && !now.Add(margin).Before(k.Expiry)
 }
 
-func redact(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
 // String returns the key with RequestKey and RefreshKey redacted.
 func (k Key) String() string {
 	return fmt.Sprintf("sikka.Key{RequestKey:%q RefreshKey:%q IssuedTo:%q Status:%q Scope:%q Domain:%q RequestCount:%d StartTime:%s EndTime:%s Expiry:%s}",
-		redact(k.RequestKey), redact(k.RefreshKey), k.IssuedTo, k.Status, k.Scope, k.Domain, k.RequestCount,
+		redact.IfSet(k.RequestKey), redact.IfSet(k.RefreshKey), k.IssuedTo, k.Status, k.Scope, k.Domain, k.RequestCount,
 		fmtTime(k.StartTime), fmtTime(k.EndTime), fmtTime(k.Expiry))
 }
 
@@ -79,8 +75,8 @@ func (k Key) Format(f fmt.State, verb rune) { formatRedacted(f, verb, k.String()
 // redacted.
 func (k Key) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("request_key", redact(k.RequestKey)),
-		slog.String("refresh_key", redact(k.RefreshKey)),
+		slog.String("request_key", redact.IfSet(k.RequestKey)),
+		slog.String("refresh_key", redact.IfSet(k.RefreshKey)),
 		slog.String("issued_to", k.IssuedTo),
 		slog.String("status", k.Status),
 		slog.Time("expiry", k.Expiry),

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+
+	"github.com/parlae/sikka-connect/internal/redact"
 )
 
 // Practice is one practice that authorized the app, as listed by
@@ -44,7 +46,7 @@ type Practice struct {
 // String returns the practice with SecretKey redacted.
 func (p Practice) String() string {
 	return fmt.Sprintf("sikka.Practice{OfficeID:%q PracticeID:%q SecretKey:%q Name:%q PMS:%q PMSRaw:%q PMSVersion:%q Domain:%q Address:%q City:%q State:%q Zip:%q Email:%q}",
-		p.OfficeID, p.PracticeID, redact(p.SecretKey), p.Name, p.PMS, p.PMSRaw, p.PMSVersion, p.Domain,
+		p.OfficeID, p.PracticeID, redact.IfSet(p.SecretKey), p.Name, p.PMS, p.PMSRaw, p.PMSVersion, p.Domain,
 		p.Address, p.City, p.State, p.Zip, p.Email)
 }
 
@@ -60,7 +62,7 @@ func (p Practice) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("office_id", p.OfficeID),
 		slog.String("practice_id", p.PracticeID),
-		slog.String("secret_key", redact(p.SecretKey)),
+		slog.String("secret_key", redact.IfSet(p.SecretKey)),
 		slog.String("name", p.Name),
 		slog.String("pms", p.PMS),
 	)

@@ -23,7 +23,6 @@ import (
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/middleware/metrics"
-	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/secretstore/awssm"
@@ -102,8 +101,9 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		oauthURL = a.sikkaURL + "/portal/authapp.aspx"
 	}
 
+	// One repository holds records, locks, markers and nonces; the
+	// middleware takes its nonces from the service (Service.Nonces).
 	var records integration.Repository = intmemory.New()
-	var nonces middleware.NonceStore = middleware.NewMemoryNonceStore()
 	if o.databaseURL != "" {
 		repo, db, err := postgres.Open(ctx, o.databaseURL)
 		if err != nil {
@@ -116,9 +116,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		db.SetMaxOpenConns(o.dbMaxConns)
 		db.SetMaxIdleConns(o.dbMaxConns)
 		records = repo
-		if nonces, err = pgnonce.New(ctx, db); err != nil {
-			return nil, fmt.Errorf("-database-url: state nonces: %w", err)
-		}
 	}
 
 	if a.secrets, err = openSecrets(ctx, o.secrets, a.log); err != nil {
@@ -155,7 +152,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		FrontendURL: middleware.DefaultPrefix,
 		StateKeys:   keys,
 		Account:     demoAccount,
-		Nonces:      nonces,
 		DevMode:     true,
 		Logger:      a.log,
 		Hooks:       m.Hooks(middleware.Hooks{}),

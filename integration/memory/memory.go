@@ -1,6 +1,9 @@
 // Package memory is an in-process integration.Repository for the demo and for
-// tests. It has the same semantics as integration/postgres (both pass
-// integration/integrationtest); its locks only exclude holders in this process.
+// tests: records, account locks, markers of connects in progress and
+// connect-flow nonces (nonces.go). It has the same semantics as
+// integration/postgres (both pass integration/integrationtest); its locks
+// only exclude holders in this process, and a restart forgets everything
+// (flows in progress then end with invalid_state, never with a replay).
 package memory
 
 import (
@@ -13,13 +16,22 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 )
 
-// Repository keeps records in a map. The zero value is not usable; call New.
+// Repository keeps records, markers and nonces in maps. The zero value is
+// not usable; call New.
 type Repository struct {
+	// MaxFlowsPerAccount and MaxNonces bound the nonces kept (see Save): at
+	// most MaxFlowsPerAccount unexpired ones per account and MaxNonces in
+	// all. Set them before first use; New sets
+	// integration.DefaultMaxFlowsPerAccount and integration.DefaultMaxNonces.
+	MaxFlowsPerAccount, MaxNonces int
+
 	mu      sync.Mutex
 	records map[string]integration.Record      // by account id
 	pending map[string]integration.PendingFlow // by account id
 	locks   map[string]chan struct{}           // held account locks
 	now     func() time.Time
+
+	nonces nonces // under a lock of its own
 }
 
 var _ integration.Repository = (*Repository)(nil)
@@ -27,10 +39,17 @@ var _ integration.Repository = (*Repository)(nil)
 // New returns an empty repository.
 func New() *Repository {
 	return &Repository{
-		records: map[string]integration.Record{},
-		pending: map[string]integration.PendingFlow{},
-		locks:   map[string]chan struct{}{},
-		now:     time.Now,
+		MaxFlowsPerAccount: integration.DefaultMaxFlowsPerAccount,
+		MaxNonces:          integration.DefaultMaxNonces,
+		records:            map[string]integration.Record{},
+		pending:            map[string]integration.PendingFlow{},
+		locks:              map[string]chan struct{}{},
+		now:                time.Now,
+		nonces: nonces{
+			byNonce:   map[string]memNonce{},
+			byAccount: map[string]map[string]struct{}{},
+			now:       time.Now,
+		},
 	}
 }
 

@@ -8,6 +8,11 @@ import (
 	"github.com/parlae/sikka-connect/integration/memory"
 )
 
+// Every role's contract; a memory repository is shared by being the same
+// instance.
 func TestRepositoryContract(t *testing.T) {
-	integrationtest.RunRepository(t, func(*testing.T) integration.Repository { return memory.New() })
+	integrationtest.Run(t, func(*testing.T) func() integration.Repository {
+		repo := memory.New()
+		return func() integration.Repository { return repo }
+	})
 }

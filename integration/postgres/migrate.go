@@ -26,6 +26,20 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Migrations returns the schema's migrations, exactly the files Migrate
+// applies: NNNN_name.sql at the root, plain forward-only SQL, to be applied
+// once each in version (NNNN) order, each in one transaction. They are for
+// hosts that run migrations with their own tool (see the package doc): copy
+// them into its migration set (goose wants a "-- +goose Up" line on top,
+// golang-migrate the name NNNN_name.up.sql), and call New, not Open.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // unreachable: "migrations" is a valid path
+	}
+	return sub
+}
+
 // Advisory locks of this project use the two-int4 form (a namespace and an
 // id inside it), so they cannot collide with the host application's own
 // single-bigint advisory locks. The namespaces spell "sikk" and "sikl".
@@ -41,8 +55,11 @@ type migration struct {
 	sql     string
 }
 
+// loadMigrations reads Migrations, so what Migrate applies and what hosts
+// are given are the same files.
 func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	files := Migrations()
+	entries, err := fs.ReadDir(files, ".")
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +70,7 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
 		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		body, err := fs.ReadFile(files, e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +81,9 @@ func loadMigrations() ([]migration, error) {
 }
 
 // Migrate brings the database schema (in the connection's search_path) up to
-// date. It is safe to call on every start of every replica.
+// date: it applies the files of Migrations not yet applied, recording each in
+// sikka_connect_migrations. It is safe to call on every start of every
+// replica. Open calls it; New does not.
 func Migrate(ctx context.Context, db *sqlx.DB) error {
 	ms, err := loadMigrations()
 	if err != nil {

@@ -1,10 +1,28 @@
 // Package postgres is the integration.Repository on PostgreSQL (sqlx +
 // lib/pq; New also takes a sqlx pool on another driver, such as pgx's
-// stdlib). Records live in the table pms_integrations; the schema comes from
-// the migrations embedded in this package (see Migrate). Locks are PostgreSQL
-// advisory locks keyed by schema and account, so they exclude holders in every
-// process sharing the database and schema. Markers of connects in progress
-// (integration.PendingFlow) live in pms_pending_flows.
+// stdlib): everything the integration stores in PostgreSQL is here. Records
+// live in the table pms_integrations; markers of connects in progress
+// (integration.PendingFlow) in pms_pending_flows; the nonces of connect-flow
+// states in sikka_state_nonces (nonces.go). Locks are PostgreSQL advisory
+// locks keyed by schema and account, so they exclude holders in every process
+// sharing the database and schema.
+//
+// # The schema
+//
+// The schema comes from the migrations embedded in this package, and one
+// rule says who applies them:
+//
+//   - New never touches the schema: the migrations must have been applied
+//     to its database and schema before its first call.
+//   - Open connects, applies them (Migrate) and calls New.
+//   - Migrate applies the ones not yet applied; it is safe on every start of
+//     every replica, concurrently.
+//
+// A host that runs its migrations with a tool of its own (goose,
+// golang-migrate…) takes the files from Migrations, applies them in version
+// order with that tool, and then uses New, never Open or Migrate (which keep
+// their own bookkeeping table, sikka_connect_migrations, and would apply the
+// files a second time).
 package postgres
 
 import (
@@ -24,17 +42,28 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 )
 
-// Repository stores integration records in PostgreSQL. Safe for concurrent use.
+// Repository stores integration records, markers, locks and nonces in
+// PostgreSQL. Safe for concurrent use, by any number of processes sharing the
+// database and schema.
 type Repository struct {
-	db      *sqlx.DB
-	holders atomic.Int64 // account locks held through this repository
+	// MaxFlowsPerAccount is how many unexpired nonces one account may hold
+	// (see Save); New sets integration.DefaultMaxFlowsPerAccount. Set it
+	// before first use.
+	MaxFlowsPerAccount int
+
+	db        *sqlx.DB
+	holders   atomic.Int64 // account locks held through this repository
+	lastSweep atomic.Int64 // unix nanoseconds of the last nonce sweep by this Repository
 }
 
 var _ integration.Repository = (*Repository)(nil)
 
-// New returns a repository on db. It does not touch the schema: call Migrate
-// once at start (it is safe on every replica).
-func New(db *sqlx.DB) *Repository { return &Repository{db: db} }
+// New returns a repository on db. It never touches the schema: Migrate (or
+// the host's own runner applying Migrations) must have run on db's database
+// and schema first. Open does both.
+func New(db *sqlx.DB) *Repository {
+	return &Repository{db: db, MaxFlowsPerAccount: integration.DefaultMaxFlowsPerAccount}
+}
 
 // Open connects to the PostgreSQL at url (a lib/pq URL or DSN), checks the
 // connection, and applies the migrations. Its connections give up on a

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +24,17 @@ import (
 	"github.com/parlae/sikka-connect/internal/pgtest"
 )
 
+// Every role's contract; each instance of a test has its own pool on the
+// test's schema, as replicas would.
 func TestRepositoryContract(t *testing.T) {
-	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
-		repo, db, err := postgres.Open(context.Background(), pgtest.URL(t))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		return repo
+	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
+		url := pgtest.URL(t)
+		return func() integration.Repository {
+			repo, db, err := postgres.Open(context.Background(), url)
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			return repo
+		}
 	})
 }
 
@@ -160,8 +168,9 @@ func openPgx(t *testing.T, url string) *postgres.Repository {
 // account is ErrAlreadyConnected (pgx reports the unique violation with its
 // own error type).
 func TestRepositoryContractPgx(t *testing.T) {
-	integrationtest.RunRepository(t, func(t *testing.T) integration.Repository {
-		return openPgx(t, pgtest.URL(t))
+	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
+		url := pgtest.URL(t)
+		return func() integration.Repository { return openPgx(t, url) }
 	})
 }
 
@@ -186,4 +195,54 @@ func TestAlreadyConnectedRacePgx(t *testing.T) {
 	_, err = repo.Upsert(ctx, parked)
 	require.NoError(t, err)
 	assert.ErrorIs(t, repo.SetStatus(ctx, "acct-c", integration.StatusActive), integration.ErrAlreadyConnected)
+}
+
+// The exported migrations are exactly the files Migrate applies, byte for
+// byte, and a schema built from them by a host's own runner (here: each file
+// executed in version order, no bookkeeping of ours) serves New as well as
+// Migrate's does.
+func TestExportedMigrationsAreTheAppliedOnes(t *testing.T) {
+	ctx := context.Background()
+	exported, err := fs.Glob(postgres.Migrations(), "*")
+	require.NoError(t, err)
+	sort.Strings(exported)
+	onDisk, err := filepath.Glob("migrations/*")
+	require.NoError(t, err)
+	require.Len(t, exported, len(onDisk), "every file of migrations/ is exported, nothing else")
+	for i, name := range exported {
+		assert.Equal(t, filepath.Base(onDisk[i]), name)
+		got, err := fs.ReadFile(postgres.Migrations(), name)
+		require.NoError(t, err)
+		want, err := os.ReadFile(onDisk[i])
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), name)
+	}
+
+	db := pgtest.DB(t)
+	require.NoError(t, postgres.Migrate(ctx, db))
+	var applied []string
+	require.NoError(t, db.Select(&applied, "SELECT name FROM sikka_connect_migrations ORDER BY version"))
+	assert.Equal(t, exported, applied, "Migrate applies exactly the exported files, in order")
+
+	// A host's own runner.
+	url := pgtest.URL(t)
+	own, err := sqlx.Open("postgres", url)
+	require.NoError(t, err)
+	t.Cleanup(func() { own.Close() })
+	for _, name := range exported {
+		body, err := fs.ReadFile(postgres.Migrations(), name)
+		require.NoError(t, err)
+		_, err = own.ExecContext(ctx, string(body))
+		require.NoError(t, err, name)
+	}
+	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
+		// Each subtest empties the host-migrated schema rather than making
+		// another, so the files above are the only schema there is.
+		_, err := own.ExecContext(ctx, "TRUNCATE pms_integrations, pms_pending_flows, sikka_state_nonces")
+		require.NoError(t, err)
+		return func() integration.Repository { return postgres.New(own) }
+	})
+	var bookkeeping bool
+	require.NoError(t, own.Get(&bookkeeping, "SELECT to_regclass('sikka_connect_migrations') IS NOT NULL"))
+	assert.False(t, bookkeeping, "New never migrates")
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/middleware"
-	"github.com/parlae/sikka-connect/secretstore"
 )
 
 // Refresh results counted by IntegrationHooks; ObserveRefresh takes these
@@ -137,10 +136,10 @@ func (c *Collector) ObserveCallback(o middleware.Outcome) {
 // are next's.
 func (c *Collector) IntegrationHooks(next integration.Hooks) integration.Hooks {
 	h := next
-	h.Refreshed = func(ctx context.Context, r integration.Record, creds secretstore.Credentials) {
+	h.Refreshed = func(ctx context.Context, r integration.Record) {
 		c.ObserveRefresh(RefreshRefreshed)
 		if next.Refreshed != nil {
-			next.Refreshed(ctx, r, creds)
+			next.Refreshed(ctx, r)
 		}
 	}
 	h.RefreshFailed = func(ctx context.Context, r integration.Record, err error) {

@@ -22,7 +22,6 @@ import (
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/middleware/metrics"
 	"github.com/parlae/sikka-connect/mocksikka"
-	"github.com/parlae/sikka-connect/secretstore"
 	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
 	"github.com/parlae/sikka-connect/sikka"
 )
@@ -64,7 +63,7 @@ func TestHooks(t *testing.T) {
 		},
 		Hooks: m.IntegrationHooks(integration.Hooks{
 			Connected:     func(context.Context, integration.Record) { hostConnected.Add(1) },
-			Refreshed:     func(context.Context, integration.Record, secretstore.Credentials) { hostRefreshed.Add(1) },
+			Refreshed:     func(context.Context, integration.Record) { hostRefreshed.Add(1) },
 			RefreshFailed: func(context.Context, integration.Record, error) { hostFailed.Add(1) },
 		}),
 	})

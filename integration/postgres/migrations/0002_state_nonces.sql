@@ -1,4 +1,4 @@
--- The nonces of connect-flow states minted and not yet used (middleware/pgnonce):
+-- The nonces of connect-flow states minted and not yet used (integration/postgres, nonces.go):
 -- the callback deletes its row with DELETE … RETURNING, so each state is
 -- accepted once across every replica. Only a SHA-256 of the nonce is kept.
 CREATE TABLE sikka_state_nonces (

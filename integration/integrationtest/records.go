@@ -1,6 +1,3 @@
-// Package integrationtest holds the contract suite every
-// integration.Repository passes. A backend's test calls RunRepository with a
-// constructor that returns a fresh, empty repository.
 package integrationtest
 
 import (
@@ -17,39 +14,9 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 )
 
-// Record returns a valid ACTIVE record for account and office, for tests.
-func Record(account, office string) integration.Record {
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	return integration.Record{
-		AccountID:    account,
-		Provider:     integration.ProviderSikka,
-		Status:       integration.StatusActive,
-		OfficeID:     office,
-		SecretRef:    "ref/" + account,
-		PracticeName: "Happy Dental Clinic",
-		PMSType:      "Dentrix",
-		PracticeID:   "1",
-		KeyExpiry:    now.Add(24 * time.Hour),
-		ConnectedAt:  now,
-	}
-}
-
-// Pending returns a PendingFlow marker of account, for tests.
-func Pending(account, flowID string, started time.Time) integration.PendingFlow {
-	return integration.PendingFlow{
-		FlowID:      flowID,
-		AccountID:   account,
-		Provider:    integration.ProviderSikka,
-		OfficeID:    "D36225",
-		SecretName:  "parlae/pms/sikka/" + account,
-		PrevVersion: "3",
-		StartedAt:   started.UTC().Truncate(time.Microsecond),
-	}
-}
-
-// RunRepository runs the repository contract against the repositories that
-// newRepo returns (each one fresh and empty).
-func RunRepository(t *testing.T, newRepo func(t *testing.T) integration.Repository) {
+// RunRecords runs the contract of integration.RecordStore against the stores
+// that newRepo returns (each one fresh and empty).
+func RunRecords(t *testing.T, newRepo func(t *testing.T) integration.RecordStore) {
 	ctx := context.Background()
 
 	t.Run("GetMissing", func(t *testing.T) {
@@ -281,130 +248,5 @@ func RunRepository(t *testing.T, newRepo func(t *testing.T) integration.Reposito
 		_, err = repo.Upsert(ctx, Record("revoked-3", "DR3"))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"revoked-0", "revoked-2", "revoked-4"}, list())
-	})
-
-	t.Run("PendingMarkers", func(t *testing.T) {
-		repo := newRepo(t)
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		_, err := repo.GetPending(ctx, "acct-1")
-		assert.ErrorIs(t, err, integration.ErrNotFound)
-
-		f := Pending("acct-1", "flow-1", now.Add(-time.Hour))
-		require.NoError(t, repo.InsertPending(ctx, f))
-		got, err := repo.GetPending(ctx, "acct-1")
-		require.NoError(t, err)
-		assert.Equal(t, f, got)
-		assert.True(t, got.ClaimedAt.IsZero())
-		assert.Error(t, repo.InsertPending(ctx, Pending("acct-1", "flow-2", now)), "one marker per account")
-
-		for i := range 5 {
-			require.NoError(t, repo.InsertPending(ctx, Pending(fmt.Sprintf("old-%d", i), fmt.Sprintf("old-flow-%d", i), now.Add(-time.Hour))))
-		}
-		require.NoError(t, repo.InsertPending(ctx, Pending("young", "young-flow", now)))
-		var seen []string
-		after := ""
-		for {
-			page, err := repo.ListPending(ctx, now.Add(-time.Minute), after, 2)
-			require.NoError(t, err)
-			if len(page) == 0 {
-				break
-			}
-			assert.LessOrEqual(t, len(page), 2)
-			for _, p := range page {
-				seen = append(seen, p.AccountID)
-			}
-			after = page[len(page)-1].AccountID
-		}
-		assert.Equal(t, []string{"acct-1", "old-0", "old-1", "old-2", "old-3", "old-4"}, seen, "only markers started before, by account")
-
-		require.NoError(t, repo.ClaimPending(ctx, "flow-1"))
-		got, err = repo.GetPending(ctx, "acct-1")
-		require.NoError(t, err)
-		assert.False(t, got.ClaimedAt.IsZero())
-		require.NoError(t, repo.ClaimPending(ctx, "flow-1"), "claiming twice is fine")
-		_, err = repo.CompletePending(ctx, "flow-1", Record("acct-1", "D36225"))
-		assert.ErrorIs(t, err, integration.ErrFlowLost, "a claimed flow cannot complete")
-		_, err = repo.Get(ctx, "acct-1")
-		assert.ErrorIs(t, err, integration.ErrNotFound, "nothing written")
-
-		require.NoError(t, repo.DeletePending(ctx, "flow-1"))
-		require.NoError(t, repo.DeletePending(ctx, "flow-1"), "deleting twice is fine")
-		_, err = repo.GetPending(ctx, "acct-1")
-		assert.ErrorIs(t, err, integration.ErrNotFound)
-		assert.ErrorIs(t, repo.ClaimPending(ctx, "flow-1"), integration.ErrNotFound)
-		_, err = repo.CompletePending(ctx, "flow-1", Record("acct-1", "D36225"))
-		assert.ErrorIs(t, err, integration.ErrFlowLost, "a removed flow cannot complete")
-	})
-
-	t.Run("CompletePendingIsOneStep", func(t *testing.T) {
-		repo := newRepo(t)
-		now := time.Now()
-		require.NoError(t, repo.InsertPending(ctx, Pending("acct-a", "flow-a", now)))
-		rec, err := repo.CompletePending(ctx, "flow-a", Record("acct-a", "D36225"))
-		require.NoError(t, err)
-		assert.Equal(t, integration.StatusActive, rec.Status)
-		_, err = repo.GetPending(ctx, "acct-a")
-		assert.ErrorIs(t, err, integration.ErrNotFound, "the marker goes with the record write")
-		got, err := repo.Get(ctx, "acct-a")
-		require.NoError(t, err)
-		assert.Equal(t, rec, got)
-
-		// A refused record keeps the marker, for the undo.
-		require.NoError(t, repo.InsertPending(ctx, Pending("acct-b", "flow-b", now)))
-		_, err = repo.CompletePending(ctx, "flow-b", Record("acct-b", "D36225"))
-		assert.ErrorIs(t, err, integration.ErrAlreadyConnected)
-		_, err = repo.GetPending(ctx, "acct-b")
-		assert.NoError(t, err)
-		_, err = repo.Get(ctx, "acct-b")
-		assert.ErrorIs(t, err, integration.ErrNotFound)
-		bad := Record("acct-b", "D1")
-		bad.SecretRef = ""
-		_, err = repo.CompletePending(ctx, "flow-b", bad)
-		assert.ErrorIs(t, err, integration.ErrInvalidRecord)
-		_, err = repo.GetPending(ctx, "acct-b")
-		assert.NoError(t, err)
-	})
-
-	t.Run("LocksExcludeAndWait", func(t *testing.T) {
-		repo := newRepo(t)
-		unlock, err := repo.LockAccount(ctx, "acct-1")
-		require.NoError(t, err)
-
-		_, ok, err := repo.TryLockAccount(ctx, "acct-1")
-		require.NoError(t, err)
-		assert.False(t, ok, "a held lock is not granted twice")
-
-		other, ok, err := repo.TryLockAccount(ctx, "acct-2")
-		require.NoError(t, err)
-		require.True(t, ok, "locks of other accounts are independent")
-		other()
-
-		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		defer cancel()
-		_, err = repo.LockAccount(short, "acct-1")
-		assert.Error(t, err, "waiting ends with the context")
-
-		got := make(chan func(), 1)
-		go func() {
-			u, err := repo.LockAccount(ctx, "acct-1")
-			assert.NoError(t, err)
-			got <- u
-		}()
-		select {
-		case <-got:
-			t.Fatal("lock granted while held")
-		case <-time.After(50 * time.Millisecond):
-		}
-		unlock()
-		select {
-		case u := <-got:
-			u()
-		case <-time.After(5 * time.Second):
-			t.Fatal("waiter not granted the lock after unlock")
-		}
-		again, ok, err := repo.TryLockAccount(ctx, "acct-1")
-		require.NoError(t, err)
-		require.True(t, ok, "the lock is free after the last unlock")
-		again()
 	})
 }

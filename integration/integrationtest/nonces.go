@@ -1,8 +1,4 @@
-// Package noncetest is the contract suite every middleware.NonceStore
-// passes: a saved nonce is consumed once, unknown nonces are not, and of
-// concurrent consumers exactly one wins, also across store instances that
-// share storage (as replicas do).
-package noncetest
+package integrationtest
 
 import (
 	"context"
@@ -15,13 +11,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parlae/sikka-connect/middleware"
+	"github.com/parlae/sikka-connect/integration"
 )
 
-// Run runs the suite. newStore returns a store sharing the storage of every
-// other store it returned in the same test (for a memory store, the same
-// instance).
-func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore) {
+// RunNonces runs the contract of integration.NonceStore: a saved nonce is
+// consumed once, unknown nonces are not, of concurrent consumers exactly one
+// wins, also across store instances that share storage (as replicas do), and
+// an account holds at most integration.DefaultMaxFlowsPerAccount live nonces.
+// newStore prepares fresh, empty storage for the test t and returns a
+// function that opens an instance on it (for a memory store, the same
+// instance each time).
+func RunNonces(t *testing.T, newStore func(t *testing.T) func() integration.NonceStore) {
 	ctx := context.Background()
 	expires := time.Now().Add(10 * time.Minute)
 
@@ -60,7 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 
 	t.Run("one winner among concurrent consumers across instances", func(t *testing.T) {
 		open := newStore(t)
-		stores := []middleware.NonceStore{open(), open(), open()}
+		stores := []integration.NonceStore{open(), open(), open()}
 		const nonces, consumers = 10, 8
 		for i := range nonces {
 			require.NoError(t, stores[0].Save(ctx, fmt.Sprint("acct-", i), fmt.Sprint("race-", i), expires))
@@ -89,12 +89,12 @@ func Run(t *testing.T, newStore func(t *testing.T) func() middleware.NonceStore)
 	t.Run("an account holds at most DefaultMaxFlowsPerAccount live nonces", func(t *testing.T) {
 		open := newStore(t)
 		s, other := open(), open()
-		limit := middleware.DefaultMaxFlowsPerAccount
+		limit := integration.DefaultMaxFlowsPerAccount
 		for i := range limit {
 			require.NoError(t, s.Save(ctx, "busy", fmt.Sprint("busy-", i), expires))
 		}
 		err := other.Save(ctx, "busy", "busy-over", expires)
-		require.ErrorIs(t, err, middleware.ErrTooManyFlows, "across instances too")
+		require.ErrorIs(t, err, integration.ErrTooManyFlows, "across instances too")
 		ok, err := s.Consume(ctx, "busy-over")
 		require.NoError(t, err)
 		assert.False(t, ok, "the refused nonce was not kept")

@@ -16,7 +16,6 @@ import (
 	"github.com/parlae/sikka-connect/integration/postgres"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/middleware"
-	"github.com/parlae/sikka-connect/middleware/pgnonce"
 	"github.com/parlae/sikka-connect/mocksikka"
 	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
 	"github.com/parlae/sikka-connect/sikka"
@@ -33,8 +32,7 @@ func TestCallbackDatabaseRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	db, statements := pgtest.CountingDB(t)
 	require.NoError(t, postgres.Migrate(ctx, db))
-	nonces, err := pgnonce.New(ctx, db)
-	require.NoError(t, err)
+	repo := postgres.New(db) // records and nonces on one pool
 
 	mock := mocksikka.New(mocksikka.WithAutoApprove(office))
 	mockSrv := httptest.NewServer(mock)
@@ -42,7 +40,7 @@ func TestCallbackDatabaseRoundTrips(t *testing.T) {
 	svc, err := integration.NewService(integration.Config{
 		Sikka:   sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(mockSrv.URL)),
 		Secrets: secretmemory.New(),
-		Records: postgres.New(db),
+		Records: repo,
 	})
 	require.NoError(t, err)
 	app := httptest.NewUnstartedServer(nil)
@@ -55,7 +53,6 @@ func TestCallbackDatabaseRoundTrips(t *testing.T) {
 		FrontendURL: frontend,
 		StateKeys:   []middleware.Key{keyOld},
 		Account:     func(*http.Request) (string, error) { return acct1, nil },
-		Nonces:      nonces,
 		DevMode:     true,
 	})
 	require.NoError(t, err)

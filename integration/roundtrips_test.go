@@ -96,7 +96,7 @@ func TestRecoveryUndoesOnlyTheFlowsOwnWrite(t *testing.T) {
 			require.NoError(t, e.repo.InsertPending(ctx, integration.PendingFlow{
 				FlowID: "dead-flow", AccountID: "acct-1", Provider: integration.ProviderSikka,
 				OfficeID: before.OfficeID, SecretName: name, PrevVersion: first.Version,
-				KeyHash: "0000000000000000000000000000000000000000000000000000000000000000",
+				KeyHash:   "0000000000000000000000000000000000000000000000000000000000000000",
 				StartedAt: time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond),
 			}))
 			res, err := e.svc.Reconcile(ctx)

@@ -267,7 +267,7 @@ const crashPendingTimeout = time.Second
 func TestCrashAtEachStage(t *testing.T) {
 	const account = "crash-account"
 	for _, reconnect := range []bool{false, true} {
-		for _, stage := range integration.Stages {
+		for _, stage := range integration.Stages() {
 			name := "first/" + string(stage)
 			if reconnect {
 				name = "reconnect/" + string(stage)

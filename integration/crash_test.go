@@ -65,7 +65,7 @@ func (e *env) assertNoMarker(acct string) {
 func TestConnectCrashRecoveredByReconcile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		for _, reconnect := range []bool{false, true} {
-			for _, stage := range integration.Stages {
+			for _, stage := range integration.Stages() {
 				name := fmt.Sprintf("first/%s", stage)
 				if reconnect {
 					name = fmt.Sprintf("reconnect/%s", stage)
@@ -311,7 +311,7 @@ func TestStageHookOrder(t *testing.T) {
 	}})
 	_, err := svc.Connect(context.Background(), "acct-1", e.code())
 	require.NoError(t, err)
-	assert.Equal(t, integration.Stages, seen)
+	assert.Equal(t, integration.Stages(), seen)
 }
 
 // A disconnect after a reconnect died puts the previous secret back first,

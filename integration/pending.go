@@ -50,10 +50,6 @@ func keyHash(requestKey string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ErrFlowLost: CompletePending found the flow's marker gone or claimed by a
-// recovery; nothing was written.
-var ErrFlowLost = errors.New("integration: the connect was taken over by a recovery")
-
 // Stage names a point of Connect, reported to Config.StageHook after the step.
 type Stage string
 
@@ -76,7 +72,9 @@ const (
 )
 
 // Stages lists every Stage in the order Connect reaches them.
-var Stages = []Stage{StageExchanged, StagePending, StageSecretWritten, StageRecordWritten}
+func Stages() []Stage {
+	return []Stage{StageExchanged, StagePending, StageSecretWritten, StageRecordWritten}
+}
 
 // DefaultPendingTimeout is Config.PendingTimeout's default: twice the
 // middleware's one-minute connect timeout.

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -75,15 +74,3 @@ func (r Record) Validate() error {
 	}
 	return nil
 }
-
-// Errors of the repository and the service. Callers branch on them with
-// errors.Is; the HTTP layer maps them to the frontend's reasons.
-var (
-	// ErrNotFound: the account has no integration record.
-	ErrNotFound = errors.New("integration: not found")
-	// ErrAlreadyConnected: another account holds an ACTIVE integration for
-	// the same practice (office id).
-	ErrAlreadyConnected = errors.New("integration: practice already connected to another account")
-	// ErrInvalidRecord: a record is missing a required field.
-	ErrInvalidRecord = errors.New("integration: invalid record")
-)

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -140,11 +139,6 @@ type NonceStore interface {
 	// processes sharing the store, at most one returns true.
 	Consume(ctx context.Context, nonce string) (bool, error)
 }
-
-// ErrTooManyFlows: the account (or, for the memory repository, the process)
-// already has as many unfinished connect flows as the nonce store keeps. The
-// start route answers 429; the flows free up as they finish or expire.
-var ErrTooManyFlows = errors.New("integration: too many connect flows in progress")
 
 // Bounds of the nonce stores of this module.
 const (

@@ -14,28 +14,6 @@ import (
 	"github.com/parlae/sikka-connect/sikka"
 )
 
-// Errors of the Service, matched with errors.Is. The HTTP layer maps each to
-// a frontend reason; any other error is an internal failure.
-var (
-	// ErrInvalidCode: Sikka refused the authorization code (unknown,
-	// expired, already used, or issued to another app). Reason invalid_code.
-	ErrInvalidCode = errors.New("integration: authorization code refused by Sikka")
-	// ErrNoAuthorizedPractice: the code was good but Sikka lists no practice
-	// for the key. Reason invalid_code: the practice should authorize again.
-	ErrNoAuthorizedPractice = errors.New("integration: Sikka lists no authorized practice for this key")
-	// ErrProviderUnavailable: Sikka did not answer usefully (5xx, timeout,
-	// rate limit, connection refused). Reason provider_unavailable.
-	ErrProviderUnavailable = errors.New("integration: Sikka is unavailable")
-	// ErrNeedsReauth: the account's keys can no longer be renewed; the
-	// practice must authorize again (connect anew).
-	ErrNeedsReauth = errors.New("integration: the practice must authorize again")
-	// ErrNotConnected: the account has no ACTIVE integration.
-	ErrNotConnected = errors.New("integration: account is not connected")
-	// ErrInvalidAccountID: the account id cannot name the account's secret
-	// (see CheckAccount); secretstore.ErrInvalidName is in the chain too.
-	ErrInvalidAccountID = errors.New("integration: invalid account id")
-)
-
 // Defaults of Config.
 const (
 	DefaultRefreshMargin    = time.Hour

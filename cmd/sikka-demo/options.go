@@ -158,7 +158,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	default:
 		return o, fmt.Errorf("-secrets %q: want memory, vault or awssm", o.secrets)
 	}
-	if o.pauseAt != "" && !slices.Contains(integration.Stages, integration.Stage(o.pauseAt)) {
+	if o.pauseAt != "" && !slices.Contains(integration.Stages(), integration.Stage(o.pauseAt)) {
 		return o, fmt.Errorf("-pause-at %q: want one of %s", o.pauseAt, stageNames())
 	}
 	switch o.logFormat {
@@ -170,8 +170,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 }
 
 func stageNames() string {
-	names := make([]string, len(integration.Stages))
-	for i, st := range integration.Stages {
+	names := make([]string, len(integration.Stages()))
+	for i, st := range integration.Stages() {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")

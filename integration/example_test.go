@@ -3,8 +3,8 @@ package integration_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/integration/memory"

@@ -11,6 +11,11 @@
 #               $SIKKA_CACHE_DIR (default ~/.cache/sikka-connect) and reused
 #   Chromium    Debian's chromium, for the browser tests in e2e/
 #   docker-compose  Debian's, only to validate docker-compose.yml (no engine here)
+#   govulncheck a pinned version, installed once into $SIKKA_CACHE_DIR, run
+#               only where its database answers (one line says when it does not)
+#
+# It also runs the README as written: scripts/walkthrough.sh (the mock walk)
+# and the README's ServeMux program built as a module of its own.
 #
 # Environment knobs (all optional):
 #   SIKKA_CACHE_DIR   where the Vault binary is kept between runs

@@ -1,7 +1,10 @@
 # Builds both binaries of sikka-connect: the demo host app (default) and the
 # mock Sikka. Multi-stage: the final image holds only the two static binaries
-# and runs as a non-root user.
-FROM golang:1.26-bookworm AS build
+# and runs as a non-root user. docker-compose.yml runs them from
+# /usr/local/bin, and checks their health with `<binary> -healthcheck`.
+# The Go image is pinned to an exact release (e2e/compose_test.go checks it);
+# distroless publishes no version tags, only its rolling ones.
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

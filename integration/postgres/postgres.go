@@ -28,11 +28,8 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -241,96 +238,6 @@ func (p *Repository) ClearSecretRef(ctx context.Context, accountID string) error
 		WHERE account_id = $1 AND provider = $2 AND status = 'REVOKED'`, accountID, integration.ProviderSikka)
 }
 
-// LockAccount implements integration.Repository with a session-level
-// advisory lock held on a connection of its own until unlock, so a process
-// that dies releases its locks with its sessions. Waiting polls
-// pg_try_advisory_lock (a waiter holds no connection between tries).
-func (p *Repository) LockAccount(ctx context.Context, accountID string) (func(), error) {
-	wait := lockPollMin
-	for {
-		unlock, ok, err := p.TryLockAccount(ctx, accountID)
-		if err != nil || ok {
-			return unlock, err
-		}
-		timer := time.NewTimer(wait + time.Duration(rand.Int64N(int64(wait))))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("postgres: lock account: %w", ctx.Err())
-		case <-timer.C:
-		}
-		wait = min(2*wait, lockPollMax)
-	}
-}
-
-// How often LockAccount tries again while another holder has the lock.
-const (
-	lockPollMin = 2 * time.Millisecond
-	lockPollMax = 100 * time.Millisecond
-)
-
-// TryLockAccount implements integration.Repository.
-//
-// Every holder keeps a connection and needs another for its writes, so when
-// the pool is bounded (sql.DB.SetMaxOpenConns) at most half of it holds
-// locks at once: a holder can always write, and the rest wait (reported as
-// not granted here) instead of deadlocking on the pool.
-func (p *Repository) TryLockAccount(ctx context.Context, accountID string) (func(), bool, error) {
-	if !p.takeHolderSlot() {
-		return nil, false, ctx.Err()
-	}
-	conn, err := p.db.Connx(ctx)
-	if err != nil {
-		p.holders.Add(-1)
-		return nil, false, fmt.Errorf("postgres: lock account: %w", err)
-	}
-	var ok bool
-	err = conn.GetContext(ctx, &ok, "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || '/' || $2))", accountLockNamespace, accountID)
-	if err != nil || !ok {
-		if err != nil {
-			discard(conn) // a cancelled call may still have been granted: never reuse this session
-			err = fmt.Errorf("postgres: lock account: %w", err)
-		} else {
-			conn.Close()
-		}
-		p.holders.Add(-1)
-		return nil, false, err
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			defer p.holders.Add(-1)
-			_, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1, hashtext(current_schema() || '/' || $2))", accountLockNamespace, accountID)
-			if err != nil {
-				discard(conn)
-				return
-			}
-			conn.Close()
-		})
-	}, true, nil
-}
-
-// takeHolderSlot counts a new lock holder, unless a bounded pool already
-// has half its connections holding locks.
-func (p *Repository) takeHolderSlot() bool {
-	for {
-		n := p.holders.Load()
-		if limit := int64(p.db.Stats().MaxOpenConnections); limit > 0 && n >= max(1, limit/2) {
-			return false
-		}
-		if p.holders.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-// discard closes the connection's session instead of returning it to the
-// pool, which releases any advisory lock it might hold.
-func discard(conn *sqlx.Conn) {
-	conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // ErrBadConn is the point
-	conn.Close()
-}
-
 func mapWriteError(what string, err error) error {
 	if activeOfficeTaken(err) {
 		return integration.ErrAlreadyConnected
@@ -367,97 +274,4 @@ func normalize(r integration.Record) integration.Record {
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.UpdatedAt = r.UpdatedAt.UTC()
 	return r
-}
-
-const pendingColumns = `flow_id, account_id, provider, office_id, secret_name, prev_version, started_at, key_hash,
-	COALESCE(claimed_at, '0001-01-01 00:00:00+00') AS claimed_at`
-
-// InsertPending implements integration.Repository.
-func (p *Repository) InsertPending(ctx context.Context, f integration.PendingFlow) error {
-	if f.Provider == "" {
-		f.Provider = integration.ProviderSikka
-	}
-	_, err := p.db.ExecContext(ctx, `INSERT INTO pms_pending_flows
-		(flow_id, account_id, provider, office_id, secret_name, prev_version, started_at, key_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		f.FlowID, f.AccountID, f.Provider, f.OfficeID, f.SecretName, f.PrevVersion, f.StartedAt.UTC(), f.KeyHash)
-	if err != nil {
-		return fmt.Errorf("postgres: insert pending connect: %w", err)
-	}
-	return nil
-}
-
-// GetPending implements integration.Repository.
-func (p *Repository) GetPending(ctx context.Context, accountID string) (integration.PendingFlow, error) {
-	var f integration.PendingFlow
-	err := p.db.GetContext(ctx, &f, `SELECT `+pendingColumns+` FROM pms_pending_flows
-		WHERE account_id = $1 AND provider = $2`, accountID, integration.ProviderSikka)
-	if errors.Is(err, sql.ErrNoRows) {
-		return integration.PendingFlow{}, integration.ErrNotFound
-	}
-	if err != nil {
-		return integration.PendingFlow{}, fmt.Errorf("postgres: get pending connect: %w", err)
-	}
-	return normalizePending(f), nil
-}
-
-// ListPending implements integration.Repository.
-func (p *Repository) ListPending(ctx context.Context, before time.Time, after string, limit int) ([]integration.PendingFlow, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	var fs []integration.PendingFlow
-	err := p.db.SelectContext(ctx, &fs, `SELECT `+pendingColumns+` FROM pms_pending_flows
-		WHERE started_at < $1 AND account_id > $2 ORDER BY account_id LIMIT $3`, before.UTC(), after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list pending connects: %w", err)
-	}
-	for i := range fs {
-		fs[i] = normalizePending(fs[i])
-	}
-	return fs, nil
-}
-
-// ClaimPending implements integration.Repository.
-func (p *Repository) ClaimPending(ctx context.Context, flowID string) error {
-	return p.exec(ctx, "claim pending connect", `UPDATE pms_pending_flows
-		SET claimed_at = COALESCE(claimed_at, now()) WHERE flow_id = $1`, flowID)
-}
-
-// DeletePending implements integration.Repository.
-func (p *Repository) DeletePending(ctx context.Context, flowID string) error {
-	if _, err := p.db.ExecContext(ctx, `DELETE FROM pms_pending_flows WHERE flow_id = $1`, flowID); err != nil {
-		return fmt.Errorf("postgres: delete pending connect: %w", err)
-	}
-	return nil
-}
-
-// CompletePending implements integration.Repository: the marker's deletion
-// and the record's upsert commit in one transaction.
-func (p *Repository) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
-	if err := r.Validate(); err != nil {
-		return integration.Record{}, err
-	}
-	// One statement, so one round trip and atomic: the record is written
-	// only if this flow's unclaimed marker was there to delete, and a failed
-	// write (a practice taken meanwhile) leaves the marker in place.
-	out, err := writeRecord(ctx, p.db, "complete pending connect", `WITH done AS (
-			DELETE FROM pms_pending_flows WHERE flow_id = $11 AND claimed_at IS NULL RETURNING flow_id)
-		INSERT INTO pms_integrations `+upsertColumns+`
-		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-			$9::timestamptz, $10::timestamptz FROM done `+upsertConflict, r, flowID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return integration.Record{}, integration.ErrFlowLost
-	}
-	return out, err
-}
-
-func normalizePending(f integration.PendingFlow) integration.PendingFlow {
-	f.StartedAt = f.StartedAt.UTC()
-	if f.ClaimedAt.Year() <= 1 {
-		f.ClaimedAt = time.Time{}
-	} else {
-		f.ClaimedAt = f.ClaimedAt.UTC()
-	}
-	return f
 }

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -288,74 +287,6 @@ func (s *suite) ifVersion(t *testing.T) {
 	require.ErrorIs(t, err, secretstore.ErrVersionConflict, "IfVersion(v) on a missing secret")
 }
 
-func (s *suite) unusualNames(t *testing.T) {
-	st := s.newStore(t)
-	for _, id := range []string{"user@example.com", "A.b-C_d", "0", "x.y.z", "-lead", "trail-", "_", "123e4567-e89b-12d3-a456-426614174000"} {
-		name := s.name(t, "u") + "/" + id
-		c := NewCredentials("u")
-		r, err := st.Put(ctx(t), name, c)
-		require.NoError(t, err, "Put(%q)", name)
-		for _, key := range []string{name, r.Ref} {
-			got, err := st.Get(ctx(t), key)
-			require.NoError(t, err, "Get(%q)", key)
-			AssertSameCredentials(t, c, got.Credentials)
-		}
-		require.NoError(t, st.Delete(ctx(t), name))
-	}
-	// Characters allowed in names but not in account ids.
-	name := s.name(t, "u") + "/a+b=c"
-	r, err := st.Put(ctx(t), name, NewCredentials("plus"))
-	require.NoError(t, err, "Put(%q)", name)
-	got, err := st.Get(ctx(t), r.Ref)
-	require.NoError(t, err)
-	assert.Equal(t, r.Version, got.Version)
-}
-
-// emailAccountIDs stores credentials under the names of e-mail-like account
-// ids, which secretstore.ValidateAccountID accepts: every backend must store
-// what that rule lets through.
-func (s *suite) emailAccountIDs(t *testing.T) {
-	st := s.newStore(t)
-	tpl := secretstore.NameTemplate("parlae/pms/sikka/" + s.prefix + "-" + randHex(3) + "/{accountId}")
-	for _, id := range []string{"a+b@x.com", "first.last+tag=1@sub.example.org", "=+a@b_c-d.e"} {
-		require.NoError(t, secretstore.ValidateAccountID(id), id)
-		name, err := tpl.Name(id)
-		require.NoError(t, err, id)
-		c := NewCredentials("email")
-		r, err := st.Put(ctx(t), name, c)
-		require.NoError(t, err, "Put(%q)", name)
-		for _, key := range []string{name, r.Ref} {
-			got, err := st.Get(ctx(t), key)
-			require.NoError(t, err, "Get(%q)", key)
-			AssertSameCredentials(t, c, got.Credentials)
-			assert.Equal(t, r.Version, got.Version)
-		}
-		again := NewCredentials("email2")
-		r2, err := st.Put(ctx(t), name, again, secretstore.IfVersion(r.Version))
-		require.NoError(t, err, "overwrite %q", name)
-		require.NoError(t, st.Restore(ctx(t), name, r2.Previous), "restore %q", name)
-		got, err := st.Get(ctx(t), name)
-		require.NoError(t, err)
-		AssertSameCredentials(t, c, got.Credentials)
-		require.NoError(t, st.Delete(ctx(t), r.Ref))
-		_, err = st.Get(ctx(t), name)
-		require.ErrorIs(t, err, secretstore.ErrNotFound, "deleted %q", name)
-	}
-}
-
-func (s *suite) invalidNames(t *testing.T) {
-	st, c := s.newStore(t), NewCredentials("bad")
-	for _, name := range []string{"", "/abs", "trail/", "a//b", "a/../b", "..", "a b", "a\x00b", "a\nb", "é", "a?b", "a#b", "a%2Fb"} {
-		_, err := st.Put(ctx(t), name, c)
-		require.ErrorIs(t, err, secretstore.ErrInvalidName, "Put(%q)", name)
-		AssertNoSecretIn(t, err, c)
-		_, err = st.Get(ctx(t), name)
-		require.ErrorIs(t, err, secretstore.ErrInvalidName, "Get(%q)", name)
-		require.ErrorIs(t, st.Delete(ctx(t), name), secretstore.ErrInvalidName, "Delete(%q)", name)
-		require.ErrorIs(t, st.Restore(ctx(t), name, "1"), secretstore.ErrInvalidName, "Restore(%q)", name)
-	}
-}
-
 // dualWriteUndo plays the integration service's undo of a failed record
 // write, for a first connect and for a reconnect.
 func (s *suite) dualWriteUndo(t *testing.T) {
@@ -383,109 +314,6 @@ func (s *suite) dualWriteUndo(t *testing.T) {
 	got, err := st.Get(ctx(t), name)
 	require.NoError(t, err)
 	AssertSameCredentials(t, a, got.Credentials)
-}
-
-func (s *suite) concurrentSameName(t *testing.T) {
-	st := s.newStore(t)
-	name := s.name(t, "conc")
-	written := make([]secretstore.Credentials, Concurrency)
-	errs := make([]error, Concurrency)
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		written[i] = NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = st.Put(ctx(t), name, written[i])
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		require.NoError(t, err, "writer %d", i)
-	}
-	got, err := st.Get(ctx(t), name)
-	require.NoError(t, err)
-	matches := 0
-	for _, w := range written {
-		if same(w, got.Credentials) {
-			matches++
-		}
-	}
-	assert.Equal(t, 1, matches, "Get returns exactly one of the written values, intact")
-}
-
-func (s *suite) concurrentCAS(t *testing.T) {
-	st := s.newStore(t)
-	name := s.name(t, "conccas")
-	r0, err := st.Put(ctx(t), name, NewCredentials("base"))
-	require.NoError(t, err)
-	s.casRace(t, st, name, r0.Version)
-}
-
-func (s *suite) concurrentCASCreate(t *testing.T) {
-	st := s.newStore(t)
-	s.casRace(t, st, s.name(t, "conccreate"), "")
-}
-
-// casRace starts Concurrency writers with IfVersion(version): exactly one
-// must win, the others get ErrVersionConflict, and the winner's value is
-// current.
-func (s *suite) casRace(t *testing.T, st secretstore.Store, name, version string) {
-	written := make([]secretstore.Credentials, Concurrency)
-	receipts := make([]secretstore.Receipt, Concurrency)
-	errs := make([]error, Concurrency)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		written[i] = NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			receipts[i], errs[i] = st.Put(ctx(t), name, written[i], secretstore.IfVersion(version))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			assert.Equal(t, -1, winner, "more than one check-and-set writer won (%d and %d)", winner, i)
-			winner = i
-			continue
-		}
-		assert.ErrorIs(t, err, secretstore.ErrVersionConflict, "writer %d", i)
-		AssertNoSecretIn(t, err, written...)
-	}
-	require.NotEqual(t, -1, winner, "no check-and-set writer won")
-	assert.Equal(t, version, receipts[winner].Previous)
-	got, err := st.Get(ctx(t), name)
-	require.NoError(t, err)
-	assert.Equal(t, receipts[winner].Version, got.Version)
-	AssertSameCredentials(t, written[winner], got.Credentials)
-}
-
-func (s *suite) concurrentDifferentNames(t *testing.T) {
-	st := s.newStore(t)
-	names := make([]string, Concurrency)
-	written := make([]secretstore.Credentials, Concurrency)
-	errs := make([]error, Concurrency)
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		names[i], written[i] = s.name(t, fmt.Sprint("many", i)), NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = st.Put(ctx(t), names[i], written[i])
-		}()
-	}
-	wg.Wait()
-	for i := range Concurrency {
-		require.NoError(t, errs[i], "writer %d", i)
-		got, err := st.Get(ctx(t), names[i])
-		require.NoError(t, err)
-		AssertSameCredentials(t, written[i], got.Credentials)
-	}
 }
 
 func (s *suite) cancelledContext(t *testing.T) {

@@ -60,15 +60,21 @@ func (m *Repository) Get(ctx context.Context, accountID string) (integration.Rec
 
 // Upsert implements integration.Repository.
 func (m *Repository) Upsert(ctx context.Context, r integration.Record) (integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.Record{}, err
-	}
-	if err := r.Validate(); err != nil {
+	if err := checkWrite(ctx, r); err != nil {
 		return integration.Record{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.upsertLocked(r)
+}
+
+// checkWrite returns ctx's error if it has ended, else r's validation
+// error: what Upsert and CompletePending check before taking m.mu.
+func checkWrite(ctx context.Context, r integration.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.Validate()
 }
 
 func (m *Repository) upsertLocked(r integration.Record) (integration.Record, error) {
@@ -343,10 +349,7 @@ func (m *Repository) DeletePending(ctx context.Context, flowID string) error {
 
 // CompletePending implements integration.Repository.
 func (m *Repository) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.Record{}, err
-	}
-	if err := r.Validate(); err != nil {
+	if err := checkWrite(ctx, r); err != nil {
 		return integration.Record{}, err
 	}
 	m.mu.Lock()

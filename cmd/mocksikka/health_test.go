@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parlae/sikka-connect/internal/serve"
 )
 
 // runMainEnv makes this test binary run mocksikka's real main instead of
@@ -155,44 +157,23 @@ func TestHealthcheckFlag(t *testing.T) {
 	assert.Contains(t, stderr, "503")
 }
 
-func TestHealthzURL(t *testing.T) {
-	for addr, want := range map[string]string{
-		"127.0.0.1:8089": "http://127.0.0.1:8089/healthz",
-		"0.0.0.0:8089":   "http://127.0.0.1:8089/healthz",
-		":8089":          "http://127.0.0.1:8089/healthz",
-		"[::]:8089":      "http://127.0.0.1:8089/healthz",
-		"[::1]:8089":     "http://[::1]:8089/healthz",
-	} {
-		got, err := healthzURL(addr)
-		require.NoError(t, err, addr)
-		assert.Equal(t, want, got, addr)
-	}
-	for _, addr := range []string{"127.0.0.1:0", "nowhere"} {
-		_, err := healthzURL(addr)
-		assert.Error(t, err, addr)
-	}
-}
-
 // One timeout small, the others over testBound, so that each test sees the
 // timeout it is about (an http.Server without IdleTimeout uses its
 // ReadTimeout for idle connections).
 var (
-	smallIdle = timeouts{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: 300 * time.Millisecond}
-	smallRead = timeouts{readHeader: time.Minute, read: 300 * time.Millisecond, write: time.Minute, idle: time.Minute}
+	smallIdle = serve.Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: time.Minute, Idle: 300 * time.Millisecond}
+	smallRead = serve.Timeouts{ReadHeader: time.Minute, Read: 300 * time.Millisecond, Write: time.Minute, Idle: time.Minute}
 )
 
 // testBound bounds every wait of the connection tests.
 const testBound = 10 * time.Second
 
+// The mock serves with the shared default timeouts (internal/serve tests
+// what they bound).
 func TestDefaultTimeouts(t *testing.T) {
-	srv := defaultTimeouts.server(nil)
-	assert.Positive(t, srv.ReadHeaderTimeout)
-	assert.Positive(t, srv.ReadTimeout)
-	assert.Positive(t, srv.IdleTimeout)
-	assert.Greater(t, srv.WriteTimeout, time.Minute, "longer than the demo's detached connect")
 	s, err := parse(nil, env(nil), io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, defaultTimeouts, s.timeouts)
+	assert.Equal(t, serve.DefaultTimeouts(), s.timeouts)
 }
 
 // assertClosedByServer reads r to its end and checks that the server

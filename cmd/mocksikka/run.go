@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parlae/sikka-connect/internal/serve"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -27,9 +28,9 @@ type settings struct {
 	opts      []mocksikka.Option
 	// healthcheck: probe the mock at addr instead of serving.
 	healthcheck bool
-	// timeouts of the server; parse sets defaultTimeouts (tests set small
-	// ones).
-	timeouts timeouts
+	// timeouts of the server; parse sets serve.DefaultTimeouts (tests set
+	// small ones).
+	timeouts serve.Timeouts
 }
 
 // envNames maps each flag to the environment variable that supplies it when it is not given.
@@ -134,7 +135,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return settings{}, fmt.Errorf("%w: -key-ttl and -code-ttl must be positive", errUsage)
 	}
 
-	s := settings{addr: *addr, logFormat: *logFormat, healthcheck: *healthcheck, timeouts: defaultTimeouts}
+	s := settings{addr: *addr, logFormat: *logFormat, healthcheck: *healthcheck, timeouts: serve.DefaultTimeouts()}
 	if *config != "" {
 		c, err := mocksikka.LoadConfig(*config)
 		if err != nil {
@@ -176,13 +177,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if s.healthcheck {
-		return healthcheck(ctx, s.addr)
+		return serve.Healthcheck(ctx, s.addr, "mocksikka")
 	}
-	return serve(ctx, s, stdout, stderr)
+	return serveMock(ctx, s, stdout, stderr)
 }
 
-// serve is run after the settings are parsed.
-func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
+// serveMock is run after the settings are parsed.
+func serveMock(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if s.logFormat == "json" {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -192,7 +193,7 @@ func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
-		return fmt.Errorf("listen on -addr %s: %w (%s)", s.addr, err, listenHint(err))
+		return fmt.Errorf("listen on -addr %s: %w (%s)", s.addr, err, serve.ListenHint(err, "addr", envNames["addr"], "127.0.0.1:8089"))
 	}
 	url := baseURL(ln.Addr())
 	if _, err := fmt.Fprintln(stdout, url); err != nil {
@@ -203,7 +204,7 @@ func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 
 	base, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
-	srv := s.timeouts.server(withHealth(mock))
+	srv := s.timeouts.Server(withHealth(mock))
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	srv.ErrorLog = slog.NewLogLogger(h, slog.LevelWarn)
 	served := make(chan error, 1)

@@ -57,7 +57,7 @@ func startWith(t *testing.T, args []string, environ map[string]string, tweak fun
 	}
 	go func() {
 		if tweak != nil {
-			st.err = serve(ctx, s, pw, st.stderr)
+			st.err = serveMock(ctx, s, pw, st.stderr)
 		} else {
 			st.err = run(ctx, args, env(environ), pw, st.stderr)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 	intmemory "github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/integration/postgres"
+	"github.com/parlae/sikka-connect/internal/serve"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/middleware/metrics"
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -66,8 +67,8 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		a.log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	t := o.timeouts
-	if t == (timeouts{}) {
-		t = defaultTimeouts
+	if t == (serve.Timeouts{}) {
+		t = serve.DefaultTimeouts()
 	}
 
 	// The settings that need no server first, so that a typo fails at once.
@@ -83,7 +84,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 
 	// Listen first, so the redirect URI can name the real port.
 	if a.listener, err = net.Listen("tcp", o.addr); err != nil {
-		return nil, fmt.Errorf("listen on -addr %s: %w (%s)", o.addr, err, listenHint(err, "addr", envVars["addr"]))
+		return nil, fmt.Errorf("listen on -addr %s: %w (%s)", o.addr, err, serve.ListenHint(err, "addr", envVars["addr"], "127.0.0.1:8080"))
 	}
 	a.baseURL = strings.TrimRight(o.publicURL, "/")
 	if a.baseURL == "" {
@@ -171,7 +172,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(a.dependencies(), a.log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	a.server = t.server(securityHeaders(mux))
+	a.server = t.Server(securityHeaders(mux))
 	ok = true
 	return a, nil
 }
@@ -200,13 +201,13 @@ func (a *app) dependencies() []dependency {
 	return deps
 }
 
-func (a *app) startMock(addr string, t timeouts) error {
+func (a *app) startMock(addr string, t serve.Timeouts) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, listenHint(err, "mock-addr", envVars["mock-addr"]))
+		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:8080"))
 	}
 	a.sikkaURL = "http://" + ln.Addr().String()
-	a.mock = t.server(mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))))
+	a.mock = t.Server(mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))))
 	go a.mock.Serve(ln) //nolint:errcheck // ends with Shutdown
 	return nil
 }

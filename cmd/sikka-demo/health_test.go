@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/internal/serve"
 	"github.com/parlae/sikka-connect/internal/syncbuf"
 )
 
@@ -301,42 +302,13 @@ func TestHealthcheckFlag(t *testing.T) {
 	assert.Contains(t, stderr, "503")
 }
 
-func TestHealthzURL(t *testing.T) {
-	for addr, want := range map[string]string{
-		"127.0.0.1:8080": "http://127.0.0.1:8080/healthz",
-		"0.0.0.0:8080":   "http://127.0.0.1:8080/healthz",
-		":8080":          "http://127.0.0.1:8080/healthz",
-		"[::]:8080":      "http://127.0.0.1:8080/healthz",
-		"[::1]:8080":     "http://[::1]:8080/healthz",
-		"localhost:8080": "http://localhost:8080/healthz",
-	} {
-		got, err := healthzURL(addr)
-		require.NoError(t, err, addr)
-		assert.Equal(t, want, got, addr)
-	}
-	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1", "nowhere"} {
-		_, err := healthzURL(addr)
-		assert.Error(t, err, addr)
-	}
-}
-
 // The connection tests set one timeout small, the others over testBound,
 // so that each test sees the timeout it is about (an http.Server without
 // IdleTimeout uses its ReadTimeout for idle connections).
 var (
-	smallIdle = timeouts{readHeader: time.Minute, read: time.Minute, write: time.Minute, idle: 300 * time.Millisecond}
-	smallRead = timeouts{readHeader: time.Minute, read: 300 * time.Millisecond, write: time.Minute, idle: time.Minute}
+	smallIdle = serve.Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: time.Minute, Idle: 300 * time.Millisecond}
+	smallRead = serve.Timeouts{ReadHeader: time.Minute, Read: 300 * time.Millisecond, Write: time.Minute, Idle: time.Minute}
 )
-
-// The servers bound every phase of a connection, and a response may take
-// longer than the callback's detached connect (one minute).
-func TestDefaultTimeouts(t *testing.T) {
-	srv := defaultTimeouts.server(nil)
-	assert.Positive(t, srv.ReadHeaderTimeout)
-	assert.Positive(t, srv.ReadTimeout)
-	assert.Positive(t, srv.IdleTimeout)
-	assert.Greater(t, srv.WriteTimeout, time.Minute)
-}
 
 // testBound bounds every wait of the connection tests: well above the
 // small timeouts, well below "held for ever".

@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/parlae/sikka-connect/internal/serve"
 )
 
 func main() {
@@ -50,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // runOptions is run after the options are parsed.
 func runOptions(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	if opts.healthcheck {
-		return healthcheck(ctx, opts.addr)
+		return serve.Healthcheck(ctx, opts.addr, "sikka-demo")
 	}
 	app, err := newApp(ctx, opts, stderr)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parlae/sikka-connect/integration"
+	"github.com/parlae/sikka-connect/internal/serve"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -35,9 +36,9 @@ type options struct {
 	pauseAt           string
 	// healthcheck: probe the server at addr instead of serving.
 	healthcheck bool
-	// timeouts of the servers; zero means defaultTimeouts (tests set
-	// small ones).
-	timeouts timeouts
+	// timeouts of the servers; zero means serve.DefaultTimeouts (tests
+	// set small ones).
+	timeouts serve.Timeouts
 }
 
 // envVars lists, flag by flag, the environment variable each one reads. The

@@ -9,7 +9,7 @@ package memory
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,29 +55,26 @@ func New() *Repository {
 
 // Get implements integration.Repository.
 func (m *Repository) Get(ctx context.Context, accountID string) (integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.Record{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.records[accountID]
-	if !ok {
-		return integration.Record{}, integration.ErrNotFound
-	}
-	return r, nil
+	return lookup(ctx, m, m.records, accountID)
 }
 
 // Upsert implements integration.Repository.
 func (m *Repository) Upsert(ctx context.Context, r integration.Record) (integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.Record{}, err
-	}
-	if err := r.Validate(); err != nil {
+	if err := checkWrite(ctx, r); err != nil {
 		return integration.Record{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.upsertLocked(r)
+}
+
+// checkWrite returns ctx's error if it has ended, else r's validation
+// error: what Upsert and CompletePending check before taking m.mu.
+func checkWrite(ctx context.Context, r integration.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.Validate()
 }
 
 func (m *Repository) upsertLocked(r integration.Record) (integration.Record, error) {
@@ -164,42 +161,16 @@ func (m *Repository) update(ctx context.Context, accountID string, change func(*
 
 // Due implements integration.Repository.
 func (m *Repository) Due(ctx context.Context, before time.Time, after string, limit int) ([]integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var due []integration.Record
-	for id, r := range m.records {
-		if r.Status == integration.StatusActive && r.KeyExpiry.Before(before) && id > after {
-			due = append(due, r)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool { return due[i].AccountID < due[j].AccountID })
-	if limit > 0 && len(due) > limit {
-		due = due[:limit]
-	}
-	return due, nil
+	return page(ctx, m, m.records, after, limit, func(r integration.Record) bool {
+		return r.Status == integration.StatusActive && r.KeyExpiry.Before(before)
+	})
 }
 
 // ListRevoked implements integration.Repository.
 func (m *Repository) ListRevoked(ctx context.Context, after string, limit int) ([]integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var rs []integration.Record
-	for id, r := range m.records {
-		if r.Status == integration.StatusRevoked && r.SecretRef != "" && id > after {
-			rs = append(rs, r)
-		}
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].AccountID < rs[j].AccountID })
-	if limit > 0 && len(rs) > limit {
-		rs = rs[:limit]
-	}
-	return rs, nil
+	return page(ctx, m, m.records, after, limit, func(r integration.Record) bool {
+		return r.Status == integration.StatusRevoked && r.SecretRef != ""
+	})
 }
 
 // ClearSecretRef implements integration.Repository.
@@ -281,36 +252,57 @@ func (m *Repository) InsertPending(ctx context.Context, f integration.PendingFlo
 
 // GetPending implements integration.Repository.
 func (m *Repository) GetPending(ctx context.Context, accountID string) (integration.PendingFlow, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.PendingFlow{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f, ok := m.pending[accountID]
-	if !ok {
-		return integration.PendingFlow{}, integration.ErrNotFound
-	}
-	return f, nil
+	return lookup(ctx, m, m.pending, accountID)
 }
 
 // ListPending implements integration.Repository.
 func (m *Repository) ListPending(ctx context.Context, before time.Time, after string, limit int) ([]integration.PendingFlow, error) {
+	return page(ctx, m, m.pending, after, limit, func(f integration.PendingFlow) bool {
+		return f.StartedAt.Before(before)
+	})
+}
+
+// lookup returns values[key] (values is one of m's maps, by account id),
+// or integration.ErrNotFound, under m.mu; ctx's error if it has ended.
+func lookup[V any](ctx context.Context, m *Repository, values map[string]V, key string) (V, error) {
+	var zero V
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := values[key]
+	if !ok {
+		return zero, integration.ErrNotFound
+	}
+	return v, nil
+}
+
+// page returns, under m.mu, the values (of one of m's maps, by account id)
+// that keep accepts and whose account id sorts after after, in account id
+// order: at most limit of them when limit > 0, nil when none. It returns
+// ctx's error if ctx has ended.
+func page[V any](ctx context.Context, m *Repository, values map[string]V, after string, limit int, keep func(V) bool) ([]V, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var fs []integration.PendingFlow
-	for id, f := range m.pending {
-		if f.StartedAt.Before(before) && id > after {
-			fs = append(fs, f)
+	var ids []string
+	for id, v := range values {
+		if id > after && keep(v) {
+			ids = append(ids, id)
 		}
 	}
-	sort.Slice(fs, func(i, j int) bool { return fs[i].AccountID < fs[j].AccountID })
-	if limit > 0 && len(fs) > limit {
-		fs = fs[:limit]
+	slices.Sort(ids)
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
 	}
-	return fs, nil
+	var out []V
+	for _, id := range ids {
+		out = append(out, values[id])
+	}
+	return out, nil
 }
 
 // flowLocked finds the account holding flowID's marker.
@@ -357,10 +349,7 @@ func (m *Repository) DeletePending(ctx context.Context, flowID string) error {
 
 // CompletePending implements integration.Repository.
 func (m *Repository) CompletePending(ctx context.Context, flowID string, r integration.Record) (integration.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return integration.Record{}, err
-	}
-	if err := r.Validate(); err != nil {
+	if err := checkWrite(ctx, r); err != nil {
 		return integration.Record{}, err
 	}
 	m.mu.Lock()

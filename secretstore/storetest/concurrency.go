@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -15,18 +16,7 @@ import (
 func (s *suite) concurrentSameName(t *testing.T) {
 	st := s.newStore(t)
 	name := s.name(t, "conc")
-	written := make([]secretstore.Credentials, Concurrency)
-	errs := make([]error, Concurrency)
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		written[i] = NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = st.Put(ctx(t), name, written[i])
-		}()
-	}
-	wg.Wait()
+	written, _, errs := putConcurrently(t, st, slices.Repeat([]string{name}, Concurrency))
 	for i, err := range errs {
 		require.NoError(t, err, "writer %d", i)
 	}
@@ -58,22 +48,7 @@ func (s *suite) concurrentCASCreate(t *testing.T) {
 // must win, the others get ErrVersionConflict, and the winner's value is
 // current.
 func (s *suite) casRace(t *testing.T, st secretstore.Store, name, version string) {
-	written := make([]secretstore.Credentials, Concurrency)
-	receipts := make([]secretstore.Receipt, Concurrency)
-	errs := make([]error, Concurrency)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		written[i] = NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			receipts[i], errs[i] = st.Put(ctx(t), name, written[i], secretstore.IfVersion(version))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	written, receipts, errs := putConcurrently(t, st, slices.Repeat([]string{name}, Concurrency), secretstore.IfVersion(version))
 	winner := -1
 	for i, err := range errs {
 		if err == nil {
@@ -95,22 +70,39 @@ func (s *suite) casRace(t *testing.T, st secretstore.Store, name, version string
 func (s *suite) concurrentDifferentNames(t *testing.T) {
 	st := s.newStore(t)
 	names := make([]string, Concurrency)
-	written := make([]secretstore.Credentials, Concurrency)
-	errs := make([]error, Concurrency)
-	var wg sync.WaitGroup
-	for i := range Concurrency {
-		names[i], written[i] = s.name(t, fmt.Sprint("many", i)), NewCredentials(fmt.Sprint(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = st.Put(ctx(t), names[i], written[i])
-		}()
+	for i := range names {
+		names[i] = s.name(t, fmt.Sprint("many", i))
 	}
-	wg.Wait()
+	written, _, errs := putConcurrently(t, st, names)
 	for i := range Concurrency {
 		require.NoError(t, errs[i], "writer %d", i)
 		got, err := st.Get(ctx(t), names[i])
 		require.NoError(t, err)
 		AssertSameCredentials(t, written[i], got.Credentials)
 	}
+}
+
+// putConcurrently starts one writer per name, released at once: writer i
+// puts fresh credentials written[i] under names[i] with opts. It returns,
+// once all are done, what each wrote, its receipt and its error.
+func putConcurrently(t *testing.T, st secretstore.Store, names []string, opts ...secretstore.PutOption) (
+	written []secretstore.Credentials, receipts []secretstore.Receipt, errs []error,
+) {
+	written = make([]secretstore.Credentials, len(names))
+	receipts = make([]secretstore.Receipt, len(names))
+	errs = make([]error, len(names))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, name := range names {
+		written[i] = NewCredentials(fmt.Sprint(i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			receipts[i], errs[i] = st.Put(ctx(t), name, written[i], opts...)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return written, receipts, errs
 }

@@ -14,14 +14,7 @@ func (s *suite) unusualNames(t *testing.T) {
 	st := s.newStore(t)
 	for _, id := range []string{"user@example.com", "A.b-C_d", "0", "x.y.z", "-lead", "trail-", "_", "123e4567-e89b-12d3-a456-426614174000"} {
 		name := s.name(t, "u") + "/" + id
-		c := NewCredentials("u")
-		r, err := st.Put(ctx(t), name, c)
-		require.NoError(t, err, "Put(%q)", name)
-		for _, key := range []string{name, r.Ref} {
-			got, err := st.Get(ctx(t), key)
-			require.NoError(t, err, "Get(%q)", key)
-			AssertSameCredentials(t, c, got.Credentials)
-		}
+		putAndReadBack(t, st, name, NewCredentials("u"))
 		require.NoError(t, st.Delete(ctx(t), name))
 	}
 	// Characters allowed in names but not in account ids.
@@ -44,14 +37,7 @@ func (s *suite) emailAccountIDs(t *testing.T) {
 		name, err := tpl.Name(id)
 		require.NoError(t, err, id)
 		c := NewCredentials("email")
-		r, err := st.Put(ctx(t), name, c)
-		require.NoError(t, err, "Put(%q)", name)
-		for _, key := range []string{name, r.Ref} {
-			got, err := st.Get(ctx(t), key)
-			require.NoError(t, err, "Get(%q)", key)
-			AssertSameCredentials(t, c, got.Credentials)
-			assert.Equal(t, r.Version, got.Version)
-		}
+		r := putAndReadBack(t, st, name, c)
 		again := NewCredentials("email2")
 		r2, err := st.Put(ctx(t), name, again, secretstore.IfVersion(r.Version))
 		require.NoError(t, err, "overwrite %q", name)
@@ -63,6 +49,21 @@ func (s *suite) emailAccountIDs(t *testing.T) {
 		_, err = st.Get(ctx(t), name)
 		require.ErrorIs(t, err, secretstore.ErrNotFound, "deleted %q", name)
 	}
+}
+
+// putAndReadBack puts c under name and reads it back, intact and at the
+// version Put returned, both by name and by the receipt's Ref.
+func putAndReadBack(t *testing.T, st secretstore.Store, name string, c secretstore.Credentials) secretstore.Receipt {
+	t.Helper()
+	r, err := st.Put(ctx(t), name, c)
+	require.NoError(t, err, "Put(%q)", name)
+	for _, key := range []string{name, r.Ref} {
+		got, err := st.Get(ctx(t), key)
+		require.NoError(t, err, "Get(%q)", key)
+		AssertSameCredentials(t, c, got.Credentials)
+		assert.Equal(t, r.Version, got.Version, "Get(%q)", key)
+	}
+	return r
 }
 
 func (s *suite) invalidNames(t *testing.T) {

@@ -568,9 +568,9 @@ func TestFaultPostgresRestart(t *testing.T) {
 	want := func(stage, outcome string) result { return result{Stage: stage, Outcome: outcome} }
 
 	t.Run("stopped", func(t *testing.T) {
-		pg.Stop(t, "fast")
+		require.NoError(t, pg.Stop("fast"))
 		assert.Equal(t, want("start", outInternal), e.flow(t, b), "while PostgreSQL is stopped")
-		pg.Start(t)
+		require.NoError(t, pg.Start())
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
@@ -578,8 +578,8 @@ func TestFaultPostgresRestart(t *testing.T) {
 	t.Run("restarted-between-start-and-callback", func(t *testing.T) {
 		cb, res := e.begin(t, b)
 		require.NotEmpty(t, cb, "%s", res)
-		pg.Stop(t, "immediate")
-		pg.Start(t)
+		require.NoError(t, pg.Stop("immediate"))
+		require.NoError(t, pg.Start())
 		// The nonce outlived the crash; the pool replaces its dead
 		// connections.
 		assert.Equal(t, want("callback", outSuccess), e.callback(t, b, cb))
@@ -590,7 +590,8 @@ func TestFaultPostgresRestart(t *testing.T) {
 		// Every process of the cluster stopped (SIGSTOP): the kernel still
 		// accepts connections, nothing answers — a real hang. The start
 		// route's nonce save is bounded: internal, in bounded time.
-		pids := pg.pids(t)
+		pids, err := pg.PIDs()
+		require.NoError(t, err)
 		signalAll(t, pids, syscall.SIGSTOP)
 		defer signalAll(t, pids, syscall.SIGCONT)
 		b.HTTP.Timeout = 30 * time.Second
@@ -607,11 +608,11 @@ func TestFaultPostgresRestart(t *testing.T) {
 		before := e.vault.currentVersion(t, cellAccount)
 		e.vaultProxy.Inject(faultproxy.Rule{Method: "PUT", PathPrefix: "/v1/secret/data/", Count: 1,
 			Hook: func(*http.Request) {
-				assert.NoError(t, pg.Postgres.Stop("immediate"))
+				assert.NoError(t, pg.Stop("immediate"))
 			}})
 		assert.Equal(t, want("callback", outInternal), e.flow(t, b), "PostgreSQL crashed mid-connect")
 		assert.Equal(t, 1, e.vaultProxy.Hits())
-		pg.Start(t)
+		require.NoError(t, pg.Start())
 		assert.Equal(t, []string{cellAccount}, e.connected(t), "the old connection stands")
 		assert.Greater(t, e.vault.currentVersion(t, cellAccount), before, "overwritten, then restored as a new version")
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
@@ -644,7 +645,7 @@ func TestFaultVaultRestart(t *testing.T) {
 		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true, vaultTimeout: 2 * time.Second})
 		b := e.client(t, cellAccount)
 
-		v.Stop(t)
+		require.NoError(t, v.Stop())
 		begin := time.Now()
 		assert.Equal(t, internal, e.flow(t, b), "while Vault is stopped")
 		t.Logf("while stopped: internal after %v (the Vault client retries until SIKKA_VAULT_TIMEOUT)",
@@ -652,7 +653,7 @@ func TestFaultVaultRestart(t *testing.T) {
 		assert.Equal(t, 1, spentCodes(e))
 		assert.Empty(t, e.activeRecords(t), "no record without its secret")
 
-		v.Start(t)
+		require.NoError(t, v.Start())
 		assert.Empty(t, e.connected(t))
 		assert.Equal(t, success, e.flow(t, b), "once Vault is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
@@ -671,15 +672,15 @@ func TestFaultVaultRestart(t *testing.T) {
 		require.Equal(t, []string{cellAccount}, e.connected(t))
 		before := e.vault.currentVersion(t, cellAccount)
 
-		v.Stop(t)
+		require.NoError(t, v.Stop())
 		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is stopped")
 		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
 
-		v.StartSealed(t)
+		require.NoError(t, v.StartSealed())
 		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is sealed")
 		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
 
-		v.Unseal(t)
+		require.NoError(t, v.Unseal())
 		assert.Equal(t, []string{cellAccount}, e.connected(t), "the secret survived the restart")
 		assert.Equal(t, before, e.vault.currentVersion(t, cellAccount), "no failed reconnect wrote it")
 		assert.Equal(t, success, e.flow(t, b), "once Vault is unsealed")

@@ -25,21 +25,22 @@ stop_servers() {
 # start_testservers runs internal/testservers/cmd/testservers with the flags
 # given, waits for its "ready" and exports the variables it printed.
 start_testservers() {
-	local pid k v
+	local pid k v env
 	if [ -z "$TESTSERVERS_DIR" ]; then
 		TESTSERVERS_DIR=$(mktemp -d /tmp/sikka-testservers.XXXXXX)
 		(cd "$ROOT" && go build -o "$TESTSERVERS_DIR/testservers" ./internal/testservers/cmd/testservers)
 	fi
-	"$TESTSERVERS_DIR/testservers" "$@" >"$TESTSERVERS_DIR/env" &
+	env="$TESTSERVERS_DIR/env.${#TESTSERVERS_PIDS[@]}"
+	"$TESTSERVERS_DIR/testservers" "$@" >"$env" &
 	pid=$!
 	TESTSERVERS_PIDS+=("$pid")
-	until grep -qx ready "$TESTSERVERS_DIR/env"; do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 1; }
+	until grep -qx ready "$env"; do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 1; }
 		sleep 0.1
 	done
 	while IFS='=' read -r k v; do
 		[ "$k" = ready ] || export "$k=$v"
-	done <"$TESTSERVERS_DIR/env"
+	done <"$env"
 }
 
 # free_port prints a loopback TCP port that nothing listens on right now.

@@ -34,7 +34,7 @@ start_testservers() {
 	"$TESTSERVERS_DIR/testservers" "$@" >"$env" &
 	pid=$!
 	TESTSERVERS_PIDS+=("$pid")
-	until grep -qx ready "$env"; do
+	until grep -qsx ready "$env"; do
 		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 1; }
 		sleep 0.1
 	done

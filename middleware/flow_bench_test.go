@@ -57,12 +57,8 @@ func BenchmarkFlow(b *testing.B) {
 		}
 	})
 	b.Run("path=floor", func(b *testing.B) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "ok")
-		}))
-		defer srv.Close()
 		c := harness.NewBrowser(b)
-		u := srv.URL + "/x"
+		u := floorURL(b)
 		c.Location(u)
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -89,11 +85,7 @@ func BenchmarkFlowParallel(b *testing.B) {
 		})
 	})
 	b.Run("path=floor", func(b *testing.B) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "ok")
-		}))
-		defer srv.Close()
-		u := srv.URL + "/x"
+		u := floorURL(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
@@ -105,6 +97,16 @@ func BenchmarkFlowParallel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// floorURL serves a minimal handler until the benchmark ends and returns
+// its URL: the floor a connect's round trips are compared with.
+func floorURL(b *testing.B) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL + "/x"
 }
 
 // flowBench is the host app: mock Sikka and app servers, memory stores.
@@ -207,10 +209,7 @@ func (br *flowBrowser) connect(b *testing.B) {
 //	connect-µs, floor-µs, replay-µs: the three times per op
 func BenchmarkFlowPaired(b *testing.B) {
 	f := newFlowBench(b)
-	floorSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	}))
-	defer floorSrv.Close()
+	floorU := floorURL(b)
 	floorClient := harness.NewBrowser(b)
 
 	// Record one connect's exchanges at both servers.
@@ -252,7 +251,7 @@ func BenchmarkFlowPaired(b *testing.B) {
 	}
 	floor := func() {
 		for range flowBenchTrips {
-			floorClient.Location(floorSrv.URL + "/x")
+			floorClient.Location(floorU)
 		}
 	}
 	f.connect(b)

@@ -21,30 +21,21 @@ package e2e
 // docs/RELIABILITY.md, "Fault matrix", has the table.
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	vaultapi "github.com/hashicorp/vault/api"
-	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/internal/faultproxy"
-	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
@@ -56,140 +47,6 @@ const (
 	outUnavailable = "status=error&reason=provider_unavailable"
 	outInternal    = "status=error&reason=internal"
 )
-
-// ---- the mock Sikka, its API behind a TCP fault proxy ----------------------
-
-// faultMock is the mock Sikka in the test process. Its consent page is
-// reached directly (URL); its API through a faultproxy (API), so that a
-// test can refuse the API's connections. Hooks run when a call arrives.
-type faultMock struct {
-	*mocksikka.Server
-	URL string
-	API *faultproxy.Proxy
-
-	mu      sync.Mutex
-	hooks   map[string]func(w http.ResponseWriter) // by "METHOD /path"; each runs once
-	drops   map[string]int                         // by "METHOD /path": calls still to drop
-	secrets []string                               // every code and key the mock handed out
-}
-
-func startFaultMock(t *testing.T) *faultMock {
-	t.Helper()
-	m := &faultMock{Server: mocksikka.New(), hooks: map[string]func(http.ResponseWriter){}, drops: map[string]int{}}
-	m.SetAutoApprove(mocksikka.DefaultPractices()[0].OfficeID)
-	srv := httpServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		endpoint := r.Method + " " + r.URL.Path
-		m.mu.Lock()
-		hook := m.hooks[endpoint]
-		delete(m.hooks, endpoint)
-		drop := m.drops[endpoint] > 0
-		if drop {
-			m.drops[endpoint]--
-		}
-		m.mu.Unlock()
-		if hook != nil {
-			hook(w)
-		}
-		rec := httptest.NewRecorder()
-		m.Server.ServeHTTP(rec, r)
-		m.remember(rec)
-		if drop {
-			// The call took effect (a code is spent), then the connection
-			// drops before any answer.
-			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes()) //nolint:errcheck // the client went away
-	}))
-	m.URL = "http://" + srv
-	p, err := faultproxy.New(srv)
-	require.NoError(t, err)
-	t.Cleanup(func() { p.Close() })
-	m.API = p
-	return m
-}
-
-// remember keeps the codes (in redirects) and keys (in request_key
-// answers) the mock hands out, for the leak scan.
-func (m *faultMock) remember(rec *httptest.ResponseRecorder) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if u, err := url.Parse(rec.Header().Get("Location")); err == nil && u.Query().Get("code") != "" {
-		m.secrets = append(m.secrets, u.Query().Get("code"))
-	}
-	var key struct {
-		RequestKey string `json:"request_key"`
-		RefreshKey string `json:"refresh_key"`
-	}
-	if json.Unmarshal(rec.Body.Bytes(), &key) == nil {
-		for _, k := range []string{key.RequestKey, key.RefreshKey} {
-			if k != "" {
-				m.secrets = append(m.secrets, k)
-			}
-		}
-	}
-}
-
-// assertNoLeaks fails if the demo's log holds a code or key the mock
-// handed out, the app key or a practice's secret key: errors from failing
-// dependencies must not carry them either.
-func (e *faultEnv) assertNoLeaks(t *testing.T) {
-	t.Helper()
-	e.mock.mu.Lock()
-	secrets := append([]string{mocksikka.DefaultAppKey}, e.mock.secrets...)
-	e.mock.mu.Unlock()
-	require.Greater(t, len(secrets), 2, "the flows handed out codes and keys")
-	for _, p := range mocksikka.DefaultPractices() {
-		secrets = append(secrets, p.SecretKey)
-	}
-	logs := e.demo.logs.String()
-	for _, s := range secrets {
-		assert.NotContains(t, logs, s, "a secret reached the demo's log")
-	}
-}
-
-// dropAfter makes the next n calls of endpoint take effect at the mock and
-// then lose their answer: the connection closes before a byte of it.
-func (m *faultMock) dropAfter(endpoint string, n int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.drops[endpoint] = n
-}
-
-// onCall runs f once, when the next call of endpoint ("POST
-// /v4/request_key") arrives, before the mock answers it.
-func (m *faultMock) onCall(endpoint string, f func(w http.ResponseWriter)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.hooks[endpoint] = f
-}
-
-func (m *faultMock) heal(t *testing.T) {
-	m.ClearFaults()
-	m.mu.Lock()
-	m.hooks = map[string]func(http.ResponseWriter){}
-	m.drops = map[string]int{}
-	m.mu.Unlock()
-	require.NoError(t, m.API.Heal())
-}
-
-// httpServer serves h on a free 127.0.0.1 port until the test ends and
-// returns its "host:port".
-func httpServer(t *testing.T, h http.Handler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
 
 // ---- the environment of one fault test -------------------------------------
 
@@ -203,62 +60,32 @@ type envOpts struct {
 	vaultTimeout          time.Duration
 }
 
+// faultEnv is a world (its mock's API always behind its proxy) and the one
+// demo a fault test drives.
 type faultEnv struct {
-	mock       *faultMock
-	db         *sqlx.DB          // direct, to check the records
-	dbProxy    *faultproxy.Proxy // nil with directDB
-	vault      *vaultapi.Client  // direct, to check the secrets
-	vaultProxy *faultproxy.HTTP  // nil with directVault
-	prefix     string            // SIKKA_VAULT_PREFIX of this test
-	demo       *demo
+	*world
+	demo *demo
 }
 
 func newFaultEnv(t *testing.T, o envOpts) *faultEnv {
 	t.Helper()
-	if o.vaultAddr == "" {
-		o.vaultAddr, o.vaultToken = os.Getenv("SIKKA_TEST_VAULT_ADDR"), os.Getenv("SIKKA_TEST_VAULT_TOKEN")
-		if o.vaultAddr == "" || o.vaultToken == "" {
-			t.Skip("SIKKA_TEST_VAULT_ADDR not set: run scripts/test.sh, which starts a real Vault dev server")
-		}
-	}
-	if o.dbURL == "" {
-		o.dbURL = pgtest.URL(t)
-	}
 	if o.vaultTimeout == 0 {
 		o.vaultTimeout = 5 * time.Second
 	}
-	e := &faultEnv{mock: startFaultMock(t), db: openDB(t, o.dbURL), prefix: "fault-" + randomHex(t)}
+	w := newWorld(t, worldOpts{prefix: "fault", dbURL: o.dbURL, vaultAddr: o.vaultAddr, vaultToken: o.vaultToken,
+		autoApprove: mocksikka.DefaultPractices()[0].OfficeID, proxyDB: !o.directDB, proxyVault: !o.directVault, proxyAPI: true})
+	return &faultEnv{world: w, demo: w.start(t, []string{"SIKKA_VAULT_TIMEOUT=" + o.vaultTimeout.String()},
+		"-refresh-interval", "0", "-pending-timeout", "2s", "-reconcile-interval", "500ms")}
+}
 
-	demoDB := o.dbURL
-	if !o.directDB {
-		u, err := url.Parse(o.dbURL)
-		require.NoError(t, err)
-		e.dbProxy, err = faultproxy.New(u.Host)
-		require.NoError(t, err)
-		t.Cleanup(func() { e.dbProxy.Close() })
-		u.Host = e.dbProxy.Addr()
-		demoDB = u.String()
-	}
-	demoVault := o.vaultAddr
-	if !o.directVault {
-		var err error
-		e.vaultProxy, err = faultproxy.NewHTTP(o.vaultAddr)
-		require.NoError(t, err)
-		t.Cleanup(func() { e.vaultProxy.Close() })
-		demoVault = e.vaultProxy.URL()
-	}
-	var err error
-	e.vault, err = vaultapi.NewClient(&vaultapi.Config{Address: o.vaultAddr, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	e.vault.SetToken(o.vaultToken)
-
-	e.demo = startDemo(t, []string{
-		"SIKKA_SECRETS=vault", "VAULT_ADDR=" + demoVault, "VAULT_TOKEN=" + o.vaultToken,
-		"SIKKA_VAULT_PREFIX=" + e.prefix, "SIKKA_VAULT_TIMEOUT=" + o.vaultTimeout.String(),
-		"DATABASE_URL=" + demoDB,
-	}, "-sikka-url", "http://"+e.mock.API.Addr(), "-oauth-url", e.mock.URL+"/portal/authapp.aspx",
-		"-refresh-interval", "0", "-pending-timeout", "2s", "-reconcile-interval", "500ms")
-	return e
+// assertNoLeaks fails if the demo's log holds a code or key the mock
+// handed out, the app key or a practice's secret key: errors from failing
+// dependencies must not carry them either.
+func (e *faultEnv) assertNoLeaks(t *testing.T) {
+	t.Helper()
+	require.NotEmpty(t, e.mock.issuedCodes(), "the flows handed out codes")
+	require.NotEmpty(t, e.mock.issuedKeys(), "the flows handed out keys")
+	assertNoLeaks(t, e.demo, e.mock, newLeakScan())
 }
 
 // heal ends every fault the test can inject.
@@ -299,78 +126,21 @@ func (e *faultEnv) unfailWrites(t *testing.T, table string) {
 
 // ---- a browser without a browser -------------------------------------------
 
-// flowClient is one browser: it keeps the demo's cookies (all of them, the
-// Secure binding cookie included, as Chromium does on loopback) and does
-// not follow redirects, so each step is checked.
-type flowClient struct {
-	account string
-	hc      *http.Client
-
-	mu      sync.Mutex
-	cookies map[string]map[string]string // host → name → value
-}
-
-func (c *flowClient) SetCookies(u *url.URL, cs []*http.Cookie) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cookies[u.Host] == nil {
-		c.cookies[u.Host] = map[string]string{}
-	}
-	for _, k := range cs {
-		if k.MaxAge < 0 || (!k.Expires.IsZero() && k.Expires.Before(time.Now())) {
-			delete(c.cookies[u.Host], k.Name)
-		} else {
-			c.cookies[u.Host][k.Name] = k.Value
-		}
-	}
-}
-
-func (c *flowClient) Cookies(u *url.URL) []*http.Cookie {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []*http.Cookie
-	for name, v := range c.cookies[u.Host] {
-		out = append(out, &http.Cookie{Name: name, Value: v})
-	}
-	return out
-}
-
 // client signs a new browser in as account.
-func (e *faultEnv) client(t *testing.T, account string) *flowClient {
+func (e *faultEnv) client(t *testing.T, account string) *harness.Browser {
 	t.Helper()
-	c := &flowClient{account: account, cookies: map[string]map[string]string{}}
-	c.hc = &http.Client{Jar: c, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	loc, err := c.get(e.demo.Base + "/demo/login?account=" + account)
-	require.NoError(t, err)
-	require.Equal(t, "/agent/setup/pms", loc.Path)
-	return c
-}
-
-// get requests u and returns the redirect's Location, resolved.
-func (c *flowClient) get(u string) (*url.URL, error) {
-	res, err := c.hc.Get(u)
-	if err != nil {
-		return nil, err
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusFound {
-		return nil, fmt.Errorf("GET %s: %s, want 302", u, res.Status)
-	}
-	loc, err := res.Location()
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	return loc, nil
+	b := newBrowserClient(t, 30*time.Second)
+	signIn(t, b, e.demo, account)
+	return b
 }
 
 // checkPage loads the setup page the browser was sent to, as the browser
 // would, with the fault still on: it must show the outcome's message.
-func (e *faultEnv) checkPage(t *testing.T, c *flowClient, outcome string) {
+func (e *faultEnv) checkPage(t *testing.T, c *harness.Browser, outcome string) {
 	t.Helper()
 	q, err := url.ParseQuery(outcome)
 	require.NoError(t, err)
-	res, err := c.hc.Get(e.demo.Base + "/agent/setup/pms?" + outcome)
+	res, err := c.HTTP.Get(e.demo.Base + "/agent/setup/pms?" + outcome)
 	require.NoError(t, err, "the setup page")
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -397,45 +167,33 @@ func (r result) String() string {
 	return r.Stage + ": " + r.Outcome
 }
 
-// frontend returns the query of a redirect to the setup page.
-func (e *faultEnv) frontend(t *testing.T, loc *url.URL) string {
-	t.Helper()
-	require.Equal(t, strings.TrimPrefix(e.demo.Base, "http://"), loc.Host, "a redirect to the frontend: %s", loc)
-	require.Equal(t, "/agent/setup/pms", loc.Path, "a redirect to the frontend: %s", loc)
-	return loc.RawQuery
-}
-
 // begin runs the start route and the consent page (which the mock approves
 // at once) and returns the callback URL; a start that sends the browser back
 // to the frontend ends the flow there (res).
-func (e *faultEnv) begin(t *testing.T, c *flowClient) (callback string, res result) {
+func (e *faultEnv) begin(t *testing.T, c *harness.Browser) (callback string, res result) {
 	t.Helper()
-	loc, err := c.get(e.demo.Base + "/agent/setup/pms/start")
+	cb, back, err := begin(t, c, e.demo, e.mock)
 	if err != nil {
 		return "", result{Stage: "start", Err: err}
 	}
-	if !strings.HasPrefix(loc.String(), e.mock.URL+"/portal/authapp.aspx?") {
-		return "", result{Stage: "start", Outcome: e.frontend(t, loc)}
+	if back != nil {
+		return "", result{Stage: "start", Outcome: frontend(t, e.demo, back)}
 	}
-	cb, err := c.get(loc.String())
-	require.NoError(t, err, "the mock's consent page")
-	require.True(t, strings.HasPrefix(cb.String(), e.demo.Base+"/agent/setup/pms/callback?"), cb.String())
-	require.NotEmpty(t, cb.Query().Get("code"))
 	return cb.String(), result{}
 }
 
 // callback returns to the demo from Sikka.
-func (e *faultEnv) callback(t *testing.T, c *flowClient, cb string) result {
+func (e *faultEnv) callback(t *testing.T, c *harness.Browser, cb string) result {
 	t.Helper()
-	loc, err := c.get(cb)
+	out, err := deliver(t, c, e.demo, cb)
 	if err != nil {
 		return result{Stage: "callback", Err: err}
 	}
-	return result{Stage: "callback", Outcome: e.frontend(t, loc)}
+	return result{Stage: "callback", Outcome: out}
 }
 
 // flow runs a whole connect flow for c's account.
-func (e *faultEnv) flow(t *testing.T, c *flowClient) result {
+func (e *faultEnv) flow(t *testing.T, c *harness.Browser) result {
 	t.Helper()
 	cb, res := e.begin(t, c)
 	if cb == "" {
@@ -464,100 +222,16 @@ func (e *faultEnv) waitLogged(t *testing.T, route string, n int, within time.Dur
 
 // ---- the invariants, read directly from the stores -------------------------
 
-// stored is what this test's demo left in the stores.
-type stored struct {
-	active  map[string]string // account → secret_ref of its ACTIVE record
-	secrets map[string]bool   // accounts with a secret
-	pending map[string]bool   // accounts with a PendingFlow marker (a connect in progress or to recover)
-}
-
-func (e *faultEnv) read(t *testing.T) stored {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st := stored{active: map[string]string{}, secrets: map[string]bool{}, pending: map[string]bool{}}
-	var rows []struct {
-		Account   string `db:"account_id"`
-		Status    string `db:"status"`
-		SecretRef string `db:"secret_ref"`
-	}
-	require.NoError(t, e.db.SelectContext(ctx, &rows, `SELECT account_id, status, secret_ref FROM pms_integrations`))
-	for _, r := range rows {
-		if r.Status == "ACTIVE" {
-			st.active[r.Account] = r.SecretRef
-		}
-	}
-	var pending []string
-	require.NoError(t, e.db.SelectContext(ctx, &pending, `SELECT account_id FROM pms_pending_flows`))
-	for _, a := range pending {
-		st.pending[a] = true
-	}
-	list, err := e.vault.Logical().ListWithContext(ctx, "secret/metadata/"+e.secretDir())
-	require.NoError(t, err, "listing the secrets")
-	if list != nil {
-		keys, _ := list.Data["keys"].([]any)
-		for _, k := range keys {
-			st.secrets[fmt.Sprint(k)] = true
-		}
-	}
-	return st
-}
-
-func (e *faultEnv) secretDir() string { return e.prefix + "/parlae/pms/sikka" }
-
-// check asserts the dual-write invariants over everything this test's demo
-// stored — every ACTIVE record has its secret, at the reference it holds;
-// every secret has its ACTIVE record, or (when settled is false) a pending
-// marker that the reconciler or the account's next connect will undo — and
-// returns the connected accounts (sorted).
-func (e *faultEnv) check(t *testing.T, st stored, settled bool) []string {
-	t.Helper()
-	var out []string
-	for acct, ref := range st.active {
-		if assert.True(t, st.secrets[acct], "ACTIVE record of %s has no secret", acct) {
-			assert.Equal(t, "secret/data/"+e.secretDir()+"/"+acct, ref, "the record of %s points elsewhere", acct)
-			s, err := e.vault.KVv2("secret").Get(context.Background(), e.secretDir()+"/"+acct)
-			if assert.NoError(t, err, "reading the secret of %s", acct) {
-				assert.Equal(t, mocksikka.DefaultPractices()[0].OfficeID, s.Data["officeId"])
-			}
-			out = append(out, acct)
-		}
-	}
-	for acct := range st.secrets {
-		_, ok := st.active[acct]
-		if !settled && st.pending[acct] {
-			continue
-		}
-		assert.True(t, ok, "the secret of %s has no ACTIVE record (pending marker: %v)", acct, st.pending[acct])
-	}
-	if settled {
-		assert.Empty(t, st.pending, "pending markers left")
-	}
-	sort.Strings(out)
-	return out
-}
-
 // connected waits until no connect is pending (the reconciler recovers the
 // ones left behind), checks the invariants strictly and returns the
 // connected accounts.
 func (e *faultEnv) connected(t *testing.T) []string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	st := e.read(t)
-	for len(st.pending) > 0 && time.Now().Before(deadline) {
+	for len(e.pendingFlows(t)) > 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		st = e.read(t)
 	}
-	return e.check(t, st, true)
-}
-
-// activeRecords is for while Vault is down: the accounts with an ACTIVE
-// record.
-func (e *faultEnv) activeRecords(t *testing.T) []string {
-	t.Helper()
-	var accts []string
-	require.NoError(t, e.db.Select(&accts, `SELECT account_id FROM pms_integrations WHERE status = 'ACTIVE' ORDER BY 1`))
-	return accts
+	return e.checkInvariants(t, invariants{office: mocksikka.DefaultPractices()[0].OfficeID})
 }
 
 // ---- one cell ---------------------------------------------------------------
@@ -592,7 +266,7 @@ func (c cell) run(t *testing.T, o envOpts) {
 		c.inject(t, e)
 	}
 	if c.timeout > 0 {
-		b.hc.Timeout = c.timeout
+		b.HTTP.Timeout = c.timeout
 	}
 	begin := time.Now()
 	got := e.flow(t, b)
@@ -617,13 +291,13 @@ func (c cell) run(t *testing.T, o envOpts) {
 	}
 	// Right after the fault, still on: a secret may wait for recovery
 	// under a pending marker, nothing else.
-	e.check(t, e.read(t), false)
+	e.checkInvariants(t, invariants{pendingAllowed: true, office: mocksikka.DefaultPractices()[0].OfficeID})
 
 	e.heal(t)
 	if c.heal != nil {
 		c.heal(t, e)
 	}
-	b.hc.Timeout = 30 * time.Second
+	b.HTTP.Timeout = 30 * time.Second
 	if got.Err != nil {
 		// The browser gave up; the demo may still be working on it.
 		e.waitLogged(t, got.Stage, 1, 30*time.Second)
@@ -894,9 +568,9 @@ func TestFaultPostgresRestart(t *testing.T) {
 	want := func(stage, outcome string) result { return result{Stage: stage, Outcome: outcome} }
 
 	t.Run("stopped", func(t *testing.T) {
-		pg.Stop(t, "fast")
+		require.NoError(t, pg.Stop("fast"))
 		assert.Equal(t, want("start", outInternal), e.flow(t, b), "while PostgreSQL is stopped")
-		pg.Start(t)
+		require.NoError(t, pg.Start())
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
@@ -904,8 +578,8 @@ func TestFaultPostgresRestart(t *testing.T) {
 	t.Run("restarted-between-start-and-callback", func(t *testing.T) {
 		cb, res := e.begin(t, b)
 		require.NotEmpty(t, cb, "%s", res)
-		pg.Stop(t, "immediate")
-		pg.Start(t)
+		require.NoError(t, pg.Stop("immediate"))
+		require.NoError(t, pg.Start())
 		// The nonce outlived the crash; the pool replaces its dead
 		// connections.
 		assert.Equal(t, want("callback", outSuccess), e.callback(t, b, cb))
@@ -916,10 +590,11 @@ func TestFaultPostgresRestart(t *testing.T) {
 		// Every process of the cluster stopped (SIGSTOP): the kernel still
 		// accepts connections, nothing answers — a real hang. The start
 		// route's nonce save is bounded: internal, in bounded time.
-		pids := pg.pids(t)
+		pids, err := pg.PIDs()
+		require.NoError(t, err)
 		signalAll(t, pids, syscall.SIGSTOP)
 		defer signalAll(t, pids, syscall.SIGCONT)
-		b.hc.Timeout = 30 * time.Second
+		b.HTTP.Timeout = 30 * time.Second
 		assert.Equal(t, want("start", outInternal), e.flow(t, b), "an answer while frozen")
 		signalAll(t, pids, syscall.SIGCONT)
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it runs again")
@@ -930,17 +605,16 @@ func TestFaultPostgresRestart(t *testing.T) {
 		// The account is connected: this reconnect overwrites its secret,
 		// then PostgreSQL crashes before the record; the secret's previous
 		// version must come back.
-		before := secretVersion(t, e, cellAccount)
+		before := e.vault.currentVersion(t, cellAccount)
 		e.vaultProxy.Inject(faultproxy.Rule{Method: "PUT", PathPrefix: "/v1/secret/data/", Count: 1,
 			Hook: func(*http.Request) {
-				out, err := pg.pg(t, "pg_ctl", "-D", pg.dir+"/data", "-m", "immediate", "-w", "stop")
-				assert.NoError(t, err, "pg_ctl stop: %s", out)
+				assert.NoError(t, pg.Stop("immediate"))
 			}})
 		assert.Equal(t, want("callback", outInternal), e.flow(t, b), "PostgreSQL crashed mid-connect")
 		assert.Equal(t, 1, e.vaultProxy.Hits())
-		pg.Start(t)
+		require.NoError(t, pg.Start())
 		assert.Equal(t, []string{cellAccount}, e.connected(t), "the old connection stands")
-		assert.Greater(t, secretVersion(t, e, cellAccount), before, "overwritten, then restored as a new version")
+		assert.Greater(t, e.vault.currentVersion(t, cellAccount), before, "overwritten, then restored as a new version")
 		assert.Equal(t, want("callback", outSuccess), e.flow(t, b), "once it is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 	})
@@ -957,13 +631,6 @@ func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
 	}
 }
 
-func secretVersion(t *testing.T, e *faultEnv, account string) int {
-	t.Helper()
-	md, err := e.vault.KVv2("secret").GetMetadata(context.Background(), e.prefix+"/parlae/pms/sikka/"+account)
-	require.NoError(t, err)
-	return md.CurrentVersion
-}
-
 // TestFaultVaultRestart stops and starts a Vault server of the test's own
 // under the demo (directly, on its fixed port).
 func TestFaultVaultRestart(t *testing.T) {
@@ -978,7 +645,7 @@ func TestFaultVaultRestart(t *testing.T) {
 		e := newFaultEnv(t, envOpts{vaultAddr: v.Addr, vaultToken: v.Token, directVault: true, vaultTimeout: 2 * time.Second})
 		b := e.client(t, cellAccount)
 
-		v.Stop(t)
+		require.NoError(t, v.Stop())
 		begin := time.Now()
 		assert.Equal(t, internal, e.flow(t, b), "while Vault is stopped")
 		t.Logf("while stopped: internal after %v (the Vault client retries until SIKKA_VAULT_TIMEOUT)",
@@ -986,7 +653,7 @@ func TestFaultVaultRestart(t *testing.T) {
 		assert.Equal(t, 1, spentCodes(e))
 		assert.Empty(t, e.activeRecords(t), "no record without its secret")
 
-		v.Start(t)
+		require.NoError(t, v.Start())
 		assert.Empty(t, e.connected(t))
 		assert.Equal(t, success, e.flow(t, b), "once Vault is back")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
@@ -1003,19 +670,19 @@ func TestFaultVaultRestart(t *testing.T) {
 		b := e.client(t, cellAccount)
 		require.Equal(t, success, e.flow(t, b))
 		require.Equal(t, []string{cellAccount}, e.connected(t))
-		before := secretVersion(t, e, cellAccount)
+		before := e.vault.currentVersion(t, cellAccount)
 
-		v.Stop(t)
+		require.NoError(t, v.Stop())
 		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is stopped")
 		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
 
-		v.StartSealed(t)
+		require.NoError(t, v.StartSealed())
 		assert.Equal(t, internal, e.flow(t, b), "reconnect while Vault is sealed")
 		assert.Equal(t, []string{cellAccount}, e.activeRecords(t), "the connection stands")
 
-		v.Unseal(t)
+		require.NoError(t, v.Unseal())
 		assert.Equal(t, []string{cellAccount}, e.connected(t), "the secret survived the restart")
-		assert.Equal(t, before, secretVersion(t, e, cellAccount), "no failed reconnect wrote it")
+		assert.Equal(t, before, e.vault.currentVersion(t, cellAccount), "no failed reconnect wrote it")
 		assert.Equal(t, success, e.flow(t, b), "once Vault is unsealed")
 		assert.Equal(t, []string{cellAccount}, e.connected(t))
 		e.assertNoLeaks(t)

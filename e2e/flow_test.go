@@ -3,16 +3,23 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/chromedp/chromedp"
+	"github.com/jmoiron/sqlx"
+	"github.com/sivchari/kumo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
 
@@ -35,53 +42,112 @@ type stores interface {
 	recordColumns(t *testing.T) []string
 }
 
-// do runs browser actions with a per-step timeout (the browser is already
-// started, so a timeout is safe here).
-func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+// The flow runs three times: on the embedded defaults, and on real
+// PostgreSQL with each real secret store.
+
+func TestFlowMemory(t *testing.T) {
+	mock := startMock(t)
+	d := startDemo(t, nil, "-sikka-url", mock.URL)
+	walkFlow(t, d, mock, nil)
+}
+
+func TestFlowPostgresVault(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	d := w.start(t, nil)
+	st := &storesOn{t: t, db: w.db, secret: func(account string) (map[string]any, string, error) {
+		fields, _, err := w.vault.read(context.Background(), account)
+		return fields, w.vault.ref(account), err
+	}}
+	walkFlow(t, d, w.mock, st)
+}
+
+func TestFlowPostgresSecretsManager(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	emulator := kumo.NewServer()
+	t.Cleanup(emulator.Close)
+	mock := startMock(t)
+	d := startDemo(t, []string{
+		"SIKKA_SECRETS=awssm", "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + emulator.URL, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=AKIDE2E", "AWS_SECRET_ACCESS_KEY=e2e-secret", "SIKKA_AWSSM_FORCE_DELETE=true",
+		"DATABASE_URL=" + dbURL,
+	}, "-sikka-url", mock.URL)
+
+	sm := secretsmanager.New(secretsmanager.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(emulator.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDE2E", "e2e-secret", ""),
+	})
+	st := &storesOn{t: t, db: openDB(t, dbURL), secret: func(account string) (map[string]any, string, error) {
+		out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
+			SecretId: aws.String("parlae/pms/sikka/" + account),
+		})
+		var notFound *smtypes.ResourceNotFoundException
+		if errors.As(err, &notFound) {
+			return nil, "", errNoSecret
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &fields); err != nil {
+			return nil, "", err
+		}
+		return fields, aws.ToString(out.ARN), nil
+	}}
+	walkFlow(t, d, mock, st)
+}
+
+// storesOn reads a real database and a real secret store.
+type storesOn struct {
+	t      *testing.T
+	db     *sqlx.DB
+	secret func(account string) (fields map[string]any, ref string, err error)
+}
+
+func (s *storesOn) secretFields(t *testing.T, account string) (map[string]string, string, bool) {
 	t.Helper()
-	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(stepCtx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("browser step failed at %s: %v", loc, err)
+	raw, ref, err := s.secret(account)
+	if errors.Is(err, errNoSecret) {
+		return nil, "", false
 	}
-}
-
-func text(t *testing.T, ctx context.Context, sel chromedp.ID) string {
-	t.Helper()
-	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(stepCtx, chromedp.Text(sel))
 	require.NoError(t, err)
-	return strings.TrimSpace(s)
+	fields := map[string]string{}
+	for k, v := range raw {
+		fields[k] = fmt.Sprint(v)
+	}
+	return fields, ref, true
 }
 
-// waitPageLoaded waits until the setup page has read the status JSON.
-func waitPageLoaded(t *testing.T, ctx context.Context) {
+func (s *storesOn) record(t *testing.T, account string) map[string]string {
 	t.Helper()
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("actions")))
-	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(stepCtx, chromedp.Poll[bool](`document.body.dataset.loaded === "true"`))
-	require.NoError(t, err, "the setup page did not load the status")
+	var rows []string
+	require.NoError(t, s.db.Select(&rows, `SELECT row_to_json(p)::text FROM pms_integrations p WHERE account_id = $1`, account))
+	if len(rows) == 0 {
+		return nil
+	}
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(rows[0]), &raw))
+	row := map[string]string{}
+	for k, v := range raw {
+		row[k] = fmt.Sprint(v)
+	}
+	return row
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func (s *storesOn) recordColumns(t *testing.T) []string {
 	t.Helper()
-	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(stepCtx, chromedp.FullScreenshot(100))
-	require.NoError(t, err)
-	path := filepath.Join(artifactDir(t), strings.ReplaceAll(t.Name(), "/", "_")+"_"+name+".png")
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot: %s", path)
+	var cols []string
+	require.NoError(t, s.db.Select(&cols, `SELECT column_name FROM information_schema.columns
+		WHERE table_name = 'pms_integrations' AND table_schema = current_schema()`))
+	require.NotEmpty(t, cols)
+	return cols
 }
 
 // walkFlow clicks through the whole flow like a person: connect and allow,
 // deny on a second account, the practice already taken, then disconnect.
 // After each step it checks what the stores hold, when it can see them.
 func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
-	ctx := newBrowser(t)
+	ctx := newChromium(t)
 	scan := newLeakScan()
 	// loaded waits for the setup page and keeps what the browser got (its
 	// URL and its HTML) for the leak scan.
@@ -154,7 +220,7 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 		assert.Equal(t, "REVOKED", st.record(t, "demo-account")["status"])
 	}
 
-	assertNoLeaks(t, d, mock, scan)
+	assertCleanRun(t, d, mock, scan)
 }
 
 // checkConnected checks the stores after a connect: the secret at the
@@ -195,19 +261,15 @@ func checkConnected(t *testing.T, st stores, account string) {
 	}
 }
 
-// assertNoLeaks fails if the demo's log, or any URL or page the browser
-// got, holds a code the mock issued, a key it handed out, a practice's
-// secret key or the app key; and if any log line bypassed the JSON logger.
-func assertNoLeaks(t *testing.T, d *demo, mock *mockSikka, scan *leakScan) {
+// assertCleanRun fails unless the flow issued codes and keys, none of which
+// (nor the app key or a practice's secret key) reached the demo's log or any
+// URL or page the browser got, and every log line went through the JSON
+// logger.
+func assertCleanRun(t *testing.T, d *demo, mock *mockSikka, scan *leakScan) {
 	t.Helper()
-	logs := d.logs.String()
-	require.NotEmpty(t, logs)
+	require.NotEmpty(t, d.logs.String())
 	require.NotEmpty(t, mock.issuedCodes(), "the flow issued codes")
 	require.NotEmpty(t, mock.issuedKeys(), "the flow issued keys")
-	scan.mockSecrets(mock)
-	scan.text("demo log", logs)
-	t.Logf("leak scan: %d texts", scan.check(t))
-	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-		assert.True(t, json.Valid([]byte(line)), "log line is not JSON: %q", line)
-	}
+	t.Logf("leak scan: %d texts", assertNoLeaks(t, d, mock, scan))
+	assertLogJSON(t, d)
 }

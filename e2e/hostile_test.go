@@ -13,20 +13,16 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	vaultapi "github.com/hashicorp/vault/api"
-	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parlae/sikka-connect/internal/pgtest"
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
 )
@@ -45,15 +41,12 @@ import (
 // hostileRefused is where every refused callback sends the browser.
 const hostileRefused = middleware.DefaultPrefix + "?status=error&reason=invalid_state"
 
-// hostileEnv is one hostile test's world.
+// hostileEnv is one hostile test's world and its demo.
 type hostileEnv struct {
-	t      *testing.T
-	d      *demo
-	mock   *mockSikka
-	db     *sqlx.DB
-	vault  *vaultapi.Client
-	prefix string // of the secrets in Vault
-	scan   *leakScan
+	*world
+	t    *testing.T
+	d    *demo
+	scan *leakScan
 
 	mu  sync.Mutex
 	seq int
@@ -61,22 +54,8 @@ type hostileEnv struct {
 
 func newHostileEnv(t *testing.T) *hostileEnv {
 	t.Helper()
-	addr, token := os.Getenv("SIKKA_TEST_VAULT_ADDR"), os.Getenv("SIKKA_TEST_VAULT_TOKEN")
-	if addr == "" || token == "" {
-		t.Skip("SIKKA_TEST_VAULT_ADDR not set: run scripts/test.sh, which starts a real Vault dev server")
-	}
-	dbURL := pgtest.URL(t)
-	h := &hostileEnv{t: t, prefix: "hostile-" + randomHex(t), scan: newLeakScan()}
-	h.mock = startMock(t)
-	h.d = startDemo(t, []string{
-		"SIKKA_SECRETS=vault", "VAULT_ADDR=" + addr, "VAULT_TOKEN=" + token, "SIKKA_VAULT_PREFIX=" + h.prefix,
-		"DATABASE_URL=" + dbURL,
-	}, "-sikka-url", h.mock.URL, "-refresh-interval", "0")
-	h.db = openDB(t, dbURL)
-	var err error
-	h.vault, err = vaultapi.NewClient(&vaultapi.Config{Address: addr})
-	require.NoError(t, err)
-	h.vault.SetToken(token)
+	w := newWorld(t, worldOpts{prefix: "hostile"})
+	h := &hostileEnv{world: w, t: t, scan: newLeakScan(), d: w.start(t, nil, "-refresh-interval", "0")}
 	t.Cleanup(h.finalChecks) // runs before the demo is stopped
 	return h
 }
@@ -89,13 +68,8 @@ func (h *hostileEnv) finalChecks() {
 		resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	}
-	logs := h.d.logs.String()
-	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-		assert.True(t, json.Valid([]byte(line)), "log line is not JSON: %q", line)
-	}
-	h.scan.mockSecrets(h.mock)
-	h.scan.text("the demo's log", logs)
-	n := h.scan.check(t)
+	assertLogJSON(t, h.d)
+	n := assertNoLeaks(t, h.d, h.mock, h.scan)
 	t.Logf("leak scan: %d secrets over %d texts (log, redirect URLs, response bodies)", h.scan.secret, n)
 }
 
@@ -116,22 +90,15 @@ func (h *hostileEnv) snapshot() hostileSnapshot {
 		secret_ref, practice_name, key_expiry::text, connected_at::text, updated_at::text) FROM pms_integrations ORDER BY 1`))
 	require.NoError(t, h.db.SelectContext(ctx, &s.Nonces, `SELECT encode(nonce_hash, 'hex') FROM sikka_state_nonces ORDER BY 1`))
 	s.Secrets = map[string]int{}
-	dir := h.prefix + "/parlae/pms/sikka"
-	list, err := h.vault.Logical().ListWithContext(ctx, "secret/metadata/"+dir)
-	require.NoError(t, err)
-	if list != nil {
-		keys, _ := list.Data["keys"].([]any)
-		for _, k := range keys {
-			name := fmt.Sprint(k)
-			sec, err := h.vault.KVv2("secret").Get(ctx, dir+"/"+name)
-			switch {
-			case errors.Is(err, vaultapi.ErrSecretNotFound):
-				s.Secrets[name] = -1
-			case err != nil:
-				t.Fatalf("vault: %v", err)
-			default:
-				s.Secrets[name] = sec.VersionMetadata.Version
-			}
+	for _, name := range h.vault.accounts(t) {
+		_, version, err := h.vault.read(ctx, name)
+		switch {
+		case errors.Is(err, errNoSecret):
+			s.Secrets[name] = -1
+		case err != nil:
+			t.Fatalf("vault: %v", err)
+		default:
+			s.Secrets[name] = version
 		}
 	}
 	s.SikkaAPI = map[string]int{}
@@ -152,23 +119,12 @@ func (h *hostileEnv) assertUnchanged(before hostileSnapshot, what string) {
 }
 
 // record returns the account's row status, or "" when it has none.
-func (h *hostileEnv) record(account string) string {
-	var st []string
-	require.NoError(h.t, h.db.Select(&st, `SELECT status FROM pms_integrations WHERE account_id = $1`, account))
-	if len(st) == 0 {
-		return ""
-	}
-	return st[0]
-}
+func (h *hostileEnv) record(account string) string { return h.records(h.t)[account].Status }
 
 // hasSecret reports whether the account's secret exists in Vault.
 func (h *hostileEnv) hasSecret(account string) bool {
-	_, err := h.vault.KVv2("secret").Get(context.Background(), h.prefix+"/parlae/pms/sikka/"+account)
-	if errors.Is(err, vaultapi.ErrSecretNotFound) {
-		return false
-	}
-	require.NoError(h.t, err)
-	return true
+	_, _, ok := h.vault.secret(h.t, account)
+	return ok
 }
 
 // assertNotConnected: no record, no secret, and the status route says so.
@@ -220,33 +176,23 @@ func (h *hostileEnv) assertCause(id string, causes ...error) {
 	h.t.Errorf("request %s logged error %q, want one of %v", id, got, causes)
 }
 
-// hostileBrowser is one browser: its own cookie jar, redirects not followed.
+// hostileBrowser is one browser (harness.Browser) signed in as account.
 type hostileBrowser struct {
+	*harness.Browser
 	h       *hostileEnv
 	account string
-	jar     *cookiejar.Jar
-	c       *http.Client
 }
 
 func (h *hostileEnv) browser(account string) *hostileBrowser {
-	jar, err := cookiejar.New(nil)
-	require.NoError(h.t, err)
-	b := &hostileBrowser{h: h, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := &hostileBrowser{Browser: newBrowserClient(h.t, 30*time.Second), h: h}
 	b.signIn(account)
 	return b
-}
-
-func (b *hostileBrowser) base() *url.URL {
-	u, err := url.Parse(b.h.d.Base)
-	require.NoError(b.h.t, err)
-	return u
 }
 
 // signIn sets the demo's account cookie, as /demo/login does.
 func (b *hostileBrowser) signIn(account string) {
 	b.account = account
-	b.jar.SetCookies(b.base(), []*http.Cookie{{Name: "sikka_demo_account", Value: account, Path: "/"}})
+	b.SetCookie(b.h.d.Base, &http.Cookie{Name: "sikka_demo_account", Value: account, Path: "/"})
 }
 
 // hostileResponse is an answer, read whole.
@@ -271,7 +217,7 @@ func (b *hostileBrowser) send(method, u string, header map[string]string, body s
 		req.Header.Set(k, v)
 	}
 	begin := time.Now()
-	resp, err := b.c.Do(req)
+	resp, err := b.HTTP.Do(req)
 	require.NoError(b.h.t, err, "%s %.200s", method, u)
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -324,27 +270,15 @@ func (b *hostileBrowser) connect(office string) {
 
 // flowCookies returns the binding cookies the jar would send to the callback.
 func (b *hostileBrowser) flowCookies() []*http.Cookie {
-	u := b.base()
-	u.Path = middleware.DefaultPrefix + "/callback"
-	var out []*http.Cookie
-	for _, c := range b.jar.Cookies(u) {
-		if strings.HasPrefix(c.Name, "sikka_flow_") {
-			out = append(out, c)
-		}
-	}
-	return out
+	return b.FlowCookies(b.h.d.Base, middleware.DefaultPrefix+"/callback")
 }
 
 // plant puts binding cookies into the jar, as if they had been set for this
 // browser (an attacker who could toss cookies, or a browser that kept one).
 func (b *hostileBrowser) plant(cookies []*http.Cookie) {
-	u := b.base()
-	u.Path = middleware.DefaultPrefix + "/callback"
-	var cs []*http.Cookie
 	for _, c := range cookies {
-		cs = append(cs, &http.Cookie{Name: c.Name, Value: c.Value, Path: u.Path, Secure: true, HttpOnly: true})
+		b.PlantFlowCookie(b.h.d.Base, middleware.DefaultPrefix+"/callback", c.Name, c.Value)
 	}
-	b.jar.SetCookies(u, cs)
 }
 
 // status GETs the status JSON.
@@ -358,13 +292,7 @@ func (b *hostileBrowser) status() middleware.StatusBody {
 }
 
 // hostileWith returns u with parameter k set to v (replacing it).
-func hostileWith(u *url.URL, k, v string) string {
-	c := *u
-	q := c.Query()
-	q.Set(k, v)
-	c.RawQuery = q.Encode()
-	return c.String()
-}
+func hostileWith(u *url.URL, k, v string) string { return harness.WithParam(u, k, v).String() }
 
 // Login CSRF: the attacker authorizes their own practice, stops before the
 // callback, and makes the victim's browser (signed in as the victim) load
@@ -426,7 +354,7 @@ func TestHostileStateReplay(t *testing.T) {
 		{"another browser of the account, cookie copied", other, true, cb.String(), middleware.ErrStateReplayed},
 		{"another browser, no cookie", h.browser("replay"), false, cb.String(), middleware.ErrStateNoCookie},
 		{"the used state with a fresh code", b, true, hostileWith(cb, "code", code2), middleware.ErrStateReplayed},
-		{"the used state as a cancel", b, true, hostileWith(hostileWithout(cb, "code"), "error", "access_denied"), middleware.ErrStateReplayed},
+		{"the used state as a cancel", b, true, hostileWith(harness.WithParam(cb, "code", ""), "error", "access_denied"), middleware.ErrStateReplayed},
 	} {
 		if tc.plant {
 			tc.b.plant(kept)
@@ -437,15 +365,6 @@ func TestHostileStateReplay(t *testing.T) {
 		h.assertUnchanged(before, tc.name)
 	}
 	assert.Equal(t, 1, h.mock.Count("POST /v4/request_key", "authorization_code"), "one code exchanged in all")
-}
-
-// hostileWithout returns a copy of u without parameter k.
-func hostileWithout(u *url.URL, k string) *url.URL {
-	c := *u
-	q := c.Query()
-	q.Del(k)
-	c.RawQuery = q.Encode()
-	return &c
 }
 
 // A state minted for another account: the browser that started the flow is
@@ -602,7 +521,7 @@ func TestHostileOversizedQuery(t *testing.T) {
 // status, or the error of a connection the server closed mid-request.
 func hostileTooLarge(t *testing.T, b *hostileBrowser, u string) (int, error) {
 	t.Helper()
-	resp, err := b.c.Get(u)
+	resp, err := b.HTTP.Get(u)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) || strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe") {
@@ -789,7 +708,7 @@ func TestHostileNonUTF8(t *testing.T) {
 	for _, bad := range hostileNonUTF8 {
 		cb := b.toCallback(mocksikka.DefaultOfficeID)
 		exchanges := h.mock.Count("POST /v4/request_key", "authorization_code")
-		c := hostileWithout(cb, "code")
+		c := harness.WithParam(cb, "code", "")
 		c.RawQuery += "&error=x%0d%0a" + bad
 		r := b.callback(c.String())
 		assert.Equal(t, middleware.DefaultPrefix+"?status=error&reason=invalid_code", r.location, bad)
@@ -874,4 +793,25 @@ func hostileMerge(a, b map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// An oversized code on a genuine state and cookie is refused before Sikka
+// is called (middleware.ErrCodeMalformed): no call to the Sikka API, nothing
+// stored. Sikka's codes are 32 hex characters; the callback takes at most
+// middleware.MaxCodeLen.
+func TestHostileOversizedCode(t *testing.T) {
+	h := newHostileEnv(t)
+	b := h.browser("bigcode")
+	for _, n := range []int{100 << 10, 1000 << 10} {
+		cb := b.toCallback(mocksikka.DefaultOfficeID)
+		before := h.snapshot()
+		r := b.get(hostileWith(cb, "code", strings.Repeat("a", n)))
+		assert.Equal(t, http.StatusFound, r.code)
+		assert.Equal(t, middleware.DefaultPrefix+"?status=error&reason=invalid_code", r.location,
+			"%d-byte code: refused as an invalid code", n)
+		after := h.snapshot()
+		assert.Equal(t, before.SikkaAPI, after.SikkaAPI, "%d-byte code: sent to Sikka", n)
+		assert.Equal(t, before.Records, after.Records)
+		assert.Equal(t, before.Secrets, after.Secrets)
+	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -118,6 +119,25 @@ func (s *leakScan) find() []string {
 func leakAround(text string, i, l int) string {
 	from, to := max(0, i-40), min(len(text), i+l+40)
 	return strings.ReplaceAll(text[from:i]+"<SECRET>"+text[i+l:to], "\n", `\n`)
+}
+
+// assertNoLeaks fails the test for each secret the mock handed out or
+// holds (and each secret key of practices) found in the demo's log or in
+// any text the scan was given, and returns how many texts it scanned.
+func assertNoLeaks(t *testing.T, d *demo, mock *mockSikka, scan *leakScan, practices ...mocksikka.Practice) int {
+	t.Helper()
+	scan.mockSecrets(mock, practices...)
+	scan.text("the demo's log", d.logs.String())
+	return scan.check(t)
+}
+
+// assertLogJSON fails for each line of the demo's log that bypassed the
+// JSON logger.
+func assertLogJSON(t *testing.T, d *demo) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(d.logs.String()), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "log line is not JSON: %q", line)
+	}
 }
 
 // The scan finds a secret however it is embedded: raw inside other text,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -55,14 +54,9 @@ func TestLoad(t *testing.T) {
 	}
 	n := clients * perClient
 
-	vaultAddr, vaultToken := os.Getenv("SIKKA_TEST_VAULT_ADDR"), os.Getenv("SIKKA_TEST_VAULT_TOKEN")
-	if vaultAddr == "" || vaultToken == "" {
-		t.Skip("SIKKA_TEST_VAULT_ADDR not set: run scripts/test.sh, which starts a real Vault dev server")
-	}
-	dbURL := pgtest.URL(t)
+	w := newWorld(t, worldOpts{prefix: "load"})
 	run := randomHex(t)
-	vaultPrefix := "load-" + run
-	mock := startMock(t)
+	mock := w.mock
 
 	// One practice per flow, each with its own secret key.
 	flows := make([]loadFlow, n)
@@ -85,10 +79,7 @@ func TestLoad(t *testing.T) {
 	// load average of 18: 2 of 1,000 flows ended cleanly in reason=internal,
 	// "context deadline exceeded"); the test measures loss and latency, so
 	// it gives them 30 s, well inside the callback's one-minute bound.
-	d := startDemo(t, []string{
-		"SIKKA_SECRETS=vault", "VAULT_ADDR=" + vaultAddr, "VAULT_TOKEN=" + vaultToken, "SIKKA_VAULT_PREFIX=" + vaultPrefix,
-		"SIKKA_VAULT_TIMEOUT=30s", "DATABASE_URL=" + dbURL,
-	}, "-sikka-url", mock.URL, "-refresh-interval", "0")
+	d := w.start(t, []string{"SIKKA_VAULT_TIMEOUT=30s"}, "-refresh-interval", "0")
 
 	// The run stops by itself: every request carries this deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -104,11 +95,9 @@ func TestLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jar, _ := cookiejar.New(nil)
-			hc := &http.Client{Transport: tr, Jar: jar, Timeout: time.Minute,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			b := harness.NewBrowser(t, harness.WithTransport(tr), harness.WithTimeout(time.Minute))
 			for i := c * perClient; i < (c+1)*perClient; i++ {
-				flows[i].run(ctx, hc, d, mock)
+				flows[i].run(ctx, b, d, mock)
 			}
 		}()
 	}
@@ -159,14 +148,7 @@ func TestLoad(t *testing.T) {
 
 	// Zero lost, zero duplicated: exactly one ACTIVE record per flow, with
 	// the flow's office and a reference to its secret…
-	db := openDB(t, dbURL)
-	var rows []struct {
-		Account string `db:"account_id"`
-		Office  string `db:"office_id"`
-		Status  string `db:"status"`
-		Ref     string `db:"secret_ref"`
-	}
-	require.NoError(t, db.Select(&rows, `SELECT account_id, office_id, status, secret_ref FROM pms_integrations`))
+	rows := w.recordRows(t)
 	require.Len(t, rows, ok, "one record per successful flow")
 	want := map[string]loadFlow{}
 	for _, f := range flows {
@@ -181,25 +163,21 @@ func TestLoad(t *testing.T) {
 		assert.False(t, failed[r.Account], "a failed flow left a record: %s", r.Account)
 		assert.Equal(t, "ACTIVE", r.Status, r.Account)
 		assert.Equal(t, f.office, r.Office, r.Account)
-		refs[r.Account] = r.Ref
+		refs[r.Account] = r.SecretRef
 	}
 	require.Len(t, refs, ok, "no account twice")
 
 	// …each secret in Vault, holding the same office and its secret key,
 	// and no secret without its record.
-	vc, err := vaultapi.NewClient(&vaultapi.Config{Address: vaultAddr})
-	require.NoError(t, err)
-	vc.SetToken(vaultToken)
 	secretKeys := map[string]string{}
 	for i, p := range practices {
 		secretKeys[flows[i].account] = p.SecretKey
 	}
 	loadParallel(t, n, 16, func(i int) error {
 		f := flows[i]
-		path := vaultPrefix + "/parlae/pms/sikka/" + f.account
-		s, err := vc.KVv2("secret").Get(ctx, path)
+		fields, _, err := w.vault.read(ctx, f.account)
 		if failed[f.account] {
-			if !errors.Is(err, vaultapi.ErrSecretNotFound) {
+			if !errors.Is(err, errNoSecret) {
 				return fmt.Errorf("a failed flow left a secret (or Vault failed): %s: %v", f.account, err)
 			}
 			return nil
@@ -207,21 +185,18 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			return fmt.Errorf("secret of %s: %w", f.account, err)
 		}
-		if got := fmt.Sprint(s.Data["officeId"]); got != f.office {
+		if got := fmt.Sprint(fields["officeId"]); got != f.office {
 			return fmt.Errorf("secret of %s holds office %q, record says %q", f.account, got, f.office)
 		}
-		if got := fmt.Sprint(s.Data["secretKey"]); got != secretKeys[f.account] {
+		if got := fmt.Sprint(fields["secretKey"]); got != secretKeys[f.account] {
 			return fmt.Errorf("secret of %s holds another practice's secret key", f.account)
 		}
-		if refs[f.account] != "secret/data/"+path {
+		if refs[f.account] != w.vault.ref(f.account) {
 			return fmt.Errorf("record of %s points at %q, not at its secret", f.account, refs[f.account])
 		}
 		return nil
 	})
-	list, err := vc.Logical().ListWithContext(ctx, "secret/metadata/"+vaultPrefix+"/parlae/pms/sikka")
-	require.NoError(t, err)
-	require.NotNil(t, list)
-	assert.Len(t, list.Data["keys"], ok, "as many secrets as records")
+	assert.Len(t, w.vault.accounts(t), ok, "as many secrets as records")
 
 	// One code exchange per flow, every code distinct, every exchange answered.
 	codes := mock.issuedCodes()
@@ -284,15 +259,13 @@ func TestLoad(t *testing.T) {
 
 	// No secret in any log line, redirect URL or status response.
 	scan := newLeakScan()
-	scan.mockSecrets(mock, practices...)
-	scan.text("the demo's log", logs)
 	for i, f := range flows {
 		scan.text("the start redirect of "+f.account, f.startLocation)
 		scan.text("the callback redirect of "+f.account, f.callbackLocation)
 		scan.text("the status response of "+f.account, statuses[i])
 	}
 	scanned := time.Now()
-	texts := scan.check(t)
+	texts := assertNoLeaks(t, d, mock, scan, practices...)
 	t.Logf("leak scan: %d secrets (codes, request and refresh keys, app key, practice secret keys) over %d texts, %d bytes of log, in %s",
 		scan.secret, texts, len(logs), time.Since(scanned).Round(time.Millisecond))
 }
@@ -308,12 +281,11 @@ type loadFlow struct {
 }
 
 // run walks one flow as a browser signed in as f.account would.
-func (f *loadFlow) run(ctx context.Context, hc *http.Client, d *demo, mock *mockSikka) {
-	base, _ := url.Parse(d.Base)
-	hc.Jar.SetCookies(base, []*http.Cookie{{Name: "sikka_demo_account", Value: f.account, Path: "/"}})
+func (f *loadFlow) run(ctx context.Context, b *harness.Browser, d *demo, mock *mockSikka) {
+	b.SetCookie(d.Base, &http.Cookie{Name: "sikka_demo_account", Value: f.account, Path: "/"})
 
 	// start → Sikka's authorization page.
-	loc, _, err := do302(ctx, hc, http.MethodGet, d.Base+middleware.DefaultPrefix+"/start", nil)
+	loc, _, err := b.HopContext(ctx, http.MethodGet, d.Base+middleware.DefaultPrefix+"/start", nil)
 	if err != nil {
 		f.err = fmt.Errorf("start: %w", err)
 		return
@@ -328,7 +300,7 @@ func (f *loadFlow) run(ctx context.Context, hc *http.Client, d *demo, mock *mock
 	// The practice picks its office and clicks Allow → the callback URL.
 	form := url.Values{"app_id": {q.Get("app_id")}, "redirect_uri": {q.Get("redirect_uri")},
 		"state": {q.Get("state")}, "office_id": {f.office}, "decision": {"allow"}}
-	cb, _, err := do302(ctx, hc, http.MethodPost, mock.URL+"/portal/authapp.aspx", form)
+	cb, _, err := b.HopContext(ctx, http.MethodPost, mock.URL+"/portal/authapp.aspx", form)
 	if err != nil {
 		f.err = fmt.Errorf("authapp: %w", err)
 		return
@@ -340,7 +312,7 @@ func (f *loadFlow) run(ctx context.Context, hc *http.Client, d *demo, mock *mock
 
 	// The callback, timed.
 	begin := time.Now()
-	_, raw, err := do302(ctx, hc, http.MethodGet, cb.String(), nil)
+	_, raw, err := b.HopContext(ctx, http.MethodGet, cb.String(), nil)
 	f.callback = time.Since(begin)
 	f.callbackLocation = raw
 	if err != nil {
@@ -350,37 +322,6 @@ func (f *loadFlow) run(ctx context.Context, hc *http.Client, d *demo, mock *mock
 	if raw != middleware.DefaultPrefix+"?status=success" {
 		f.err = fmt.Errorf("callback redirected to %q", raw)
 	}
-}
-
-// do302 sends a request that must answer 302, and returns its Location
-// (resolved, and as sent).
-func do302(ctx context.Context, hc *http.Client, method, u string, form url.Values) (*url.URL, string, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, "", err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) { // its URL holds the code and state: keep them out of the test log
-			return nil, "", fmt.Errorf("%s %s: %w", ue.Op, req.URL.Path, ue.Err)
-		}
-		return nil, "", err
-	}
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck // drained for reuse
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		return nil, "", fmt.Errorf("status %d, want 302", resp.StatusCode)
-	}
-	loc, err := resp.Location()
-	return loc, resp.Header.Get("Location"), err
 }
 
 // serverCallbackDurations returns, sorted, the duration_ms the demo logged

@@ -19,7 +19,7 @@ import (
 // one Vault prefix, one mock Sikka and one state key, as replicas behind a
 // load balancer would.
 
-func startReplicas(t *testing.T, s *sharedStores, n int, args ...string) []*demo {
+func startReplicas(t *testing.T, s *world, n int, args ...string) []*demo {
 	t.Helper()
 	ds := make([]*demo, n)
 	var wg sync.WaitGroup
@@ -41,20 +41,19 @@ func startReplicas(t *testing.T, s *sharedStores, n int, args ...string) []*demo
 // and the binding cookie (cookies are per host, not port) all work across.
 func TestReplicasFlowAcrossReplicas(t *testing.T) {
 	began := time.Now()
-	s := newSharedStores(t)
+	s := newCrashWorld(t)
 	ds := startReplicas(t, s, 3)
 	offices := []string{"D36225", "E48213", "O77104"} // the mock's default practices
 	for i, office := range offices {
 		s.mock.SetAutoApprove(office)
 		account := fmt.Sprintf("replica-account-%d", i)
-		b := newBrowserClient(t)
-		cb := b.beginConnect(t, ds[i], account)
-		out, err := b.finish(onReplica(cb, ds[(i+1)%3]))
+		b, cb := s.beginConnect(t, ds[i], account)
+		out, err := deliver(t, b, ds[(i+1)%3], onReplica(cb, ds[(i+1)%3]))
 		require.NoError(t, err)
-		assert.Equal(t, "success", out, "started on replica %d, finished on %d", i, (i+1)%3)
+		assert.Equal(t, outSuccess, out, "started on replica %d, finished on %d", i, (i+1)%3)
 
 		// The status route of the third replica sees it.
-		res, err := b.hc.Get(ds[(i+2)%3].Base + "/agent/setup/pms/status")
+		res, err := b.HTTP.Get(ds[(i+2)%3].Base + "/agent/setup/pms/status")
 		require.NoError(t, err)
 		var status struct {
 			Connected bool   `json:"connected"`
@@ -72,7 +71,7 @@ func TestReplicasFlowAcrossReplicas(t *testing.T) {
 		assert.Equal(t, "ACTIVE", r.Status)
 		assert.Equal(t, office, r.Office)
 	}
-	s.assertInvariants(t)
+	s.checkInvariants(t, invariants{})
 	assert.Equal(t, len(offices), s.mock.Count("POST /v4/request_key", "authorization_code"))
 	t.Logf("%.1fs", time.Since(began).Seconds())
 }
@@ -81,7 +80,7 @@ func TestReplicasFlowAcrossReplicas(t *testing.T) {
 // the nonce is consumed once across replicas, so the code is exchanged once.
 func TestReplicasSameCallbackTwice(t *testing.T) {
 	began := time.Now()
-	s := newSharedStores(t)
+	s := newCrashWorld(t)
 	ds := startReplicas(t, s, 3)
 	const rounds = 5
 	for round := range rounds {
@@ -90,9 +89,8 @@ func TestReplicasSameCallbackTwice(t *testing.T) {
 		require.NoError(t, s.mock.AddPractice(mocksikka.Practice{OfficeID: office, PracticeID: "1",
 			SecretKey: "race-secret-" + office, Name: "Race Dental " + office, PMS: "Dentrix"}))
 		s.mock.SetAutoApprove(office)
-		b := newBrowserClient(t)
-		cb := b.beginConnect(t, ds[0], account)
-		cookies := b.hc.Jar.Cookies(cb)
+		b, cb := s.beginConnect(t, ds[0], account)
+		cookies := b.Jar.Cookies(cb)
 		require.NotEmpty(t, cookies)
 
 		outcomes := make([]string, 2)
@@ -117,17 +115,17 @@ func TestReplicasSameCallbackTwice(t *testing.T) {
 				res.Body.Close()
 				loc, err := res.Location()
 				if assert.NoError(t, err) {
-					outcomes[i] = outcomeOf(loc)
+					outcomes[i] = frontendOutcome(d, loc)
 				}
 			}()
 		}
 		close(start)
 		wg.Wait()
-		assert.ElementsMatch(t, []string{"success", "error:invalid_state"}, outcomes, "round %d", round)
+		assert.ElementsMatch(t, []string{outSuccess, "status=error&reason=invalid_state"}, outcomes, "round %d", round)
 
 	}
 	assert.Equal(t, rounds, s.mock.Count("POST /v4/request_key", "authorization_code"), "one code exchange per callback")
-	s.assertInvariants(t)
+	s.checkInvariants(t, invariants{})
 	t.Logf("%.1fs", time.Since(began).Seconds())
 }
 
@@ -135,7 +133,7 @@ func TestReplicasSameCallbackTwice(t *testing.T) {
 // counted at the mock.
 func TestReplicasConcurrentRefreshSweeps(t *testing.T) {
 	began := time.Now()
-	s := newSharedStores(t)
+	s := newCrashWorld(t)
 	const n = 9
 	offices := []string{"D36225", "E48213", "O77104"}
 	for i := len(offices); i < n; i++ {
@@ -174,9 +172,9 @@ func TestReplicasConcurrentRefreshSweeps(t *testing.T) {
 	assert.Zero(t, s.mock.Count("POST /v4/request_key", "request_key"), "no fallback grant")
 
 	// Each refreshed secret is the one the record describes.
-	s.assertInvariants(t)
+	s.checkInvariants(t, invariants{})
 	for i := range n {
-		fields, version, ok := s.secret(t, fmt.Sprintf("sweep-account-%d", i))
+		fields, version, ok := s.vault.secret(t, fmt.Sprintf("sweep-account-%d", i))
 		require.True(t, ok)
 		assert.Equal(t, 2, version, "written once by the connect, once by the one refresh")
 		assert.Equal(t, offices[i], fields["officeId"])

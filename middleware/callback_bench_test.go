@@ -47,6 +47,7 @@ import (
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/integration/postgres"
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -128,17 +129,17 @@ func BenchmarkCallbackBreakdown(b *testing.B) {
 	app.Start()
 	defer app.Close()
 
-	br := flowBenchClient(b)
+	br := harness.NewBrowser(b)
 	timers := []*timer{&sikkaT, &secretsT, &dbT, &callbackT}
 	var oursShare, oursTime []float64 // per callback
 	flow := func() {
-		loc := flowBenchGet(b, br, appURL+middleware.DefaultPrefix+"/start")
-		loc = flowBenchGet(b, br, loc)
+		loc := br.Location(appURL + middleware.DefaultPrefix + "/start")
+		loc = br.Location(loc)
 		// Only the callback is broken down.
 		for _, t := range timers {
 			t.markNow()
 		}
-		done := flowBenchGet(b, br, loc)
+		done := br.Location(loc)
 		s, v, d, cb := sikkaT.count(), secretsT.count(), dbT.count(), callbackT.count()
 		ours := cb - s - v - d
 		oursShare = append(oursShare, 100*ours.Seconds()/cb.Seconds())

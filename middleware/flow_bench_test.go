@@ -11,13 +11,10 @@ package middleware_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/integration/memory"
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/middleware"
 	"github.com/parlae/sikka-connect/mocksikka"
 	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
@@ -59,18 +57,14 @@ func BenchmarkFlow(b *testing.B) {
 		}
 	})
 	b.Run("path=floor", func(b *testing.B) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "ok")
-		}))
-		defer srv.Close()
-		c := flowBenchClient(b)
-		u := srv.URL + "/x"
-		flowBenchGet(b, c, u)
+		c := harness.NewBrowser(b)
+		u := floorURL(b)
+		c.Location(u)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
 			for range flowBenchTrips {
-				flowBenchGet(b, c, u)
+				c.Location(u)
 			}
 		}
 	})
@@ -91,22 +85,28 @@ func BenchmarkFlowParallel(b *testing.B) {
 		})
 	})
 	b.Run("path=floor", func(b *testing.B) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "ok")
-		}))
-		defer srv.Close()
-		u := srv.URL + "/x"
+		u := floorURL(b)
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
-			c := flowBenchClient(b)
+			c := harness.NewBrowser(b)
 			for pb.Next() {
 				for range flowBenchTrips {
-					flowBenchGet(b, c, u)
+					c.Location(u)
 				}
 			}
 		})
 	})
+}
+
+// floorURL serves a minimal handler until the benchmark ends and returns
+// its URL: the floor a connect's round trips are compared with.
+func floorURL(b *testing.B) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL + "/x"
 }
 
 // flowBench is the host app: mock Sikka and app servers, memory stores.
@@ -173,13 +173,12 @@ func newFlowBench(b *testing.B) *flowBench {
 // account lock), as it would for two tabs.
 type flowBrowser struct {
 	f *flowBench
-	c *http.Client
+	c *harness.Browser
 }
 
 func (f *flowBench) newBrowser(b *testing.B) *flowBrowser {
-	br := &flowBrowser{f: f, c: flowBenchClient(b)}
-	u, _ := url.Parse(f.appURL)
-	br.c.Jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "acct-bench", Path: "/"}})
+	br := &flowBrowser{f: f, c: harness.NewBrowser(b)}
+	br.c.SetCookie(f.appURL, &http.Cookie{Name: "session", Value: "acct-bench", Path: "/"})
 	return br
 }
 
@@ -187,35 +186,12 @@ func (f *flowBench) newBrowser(b *testing.B) *flowBrowser {
 func (f *flowBench) connect(b *testing.B) { f.first.connect(b) }
 
 func (br *flowBrowser) connect(b *testing.B) {
-	loc := flowBenchGet(b, br.c, br.f.appURL+middleware.DefaultPrefix+"/start") // → authapp.aspx
-	loc = flowBenchGet(b, br.c, loc)                                            // auto-approve → callback
-	done := flowBenchGet(b, br.c, loc)                                          // callback → frontend
+	loc := br.c.Location(br.f.appURL + middleware.DefaultPrefix + "/start") // → authapp.aspx
+	loc = br.c.Location(loc)                                                // auto-approve → callback
+	done := br.c.Location(loc)                                              // callback → frontend
 	if !strings.Contains(done, "status=success") {
 		b.Fatalf("flow ended at %q", done)
 	}
-}
-
-func flowBenchClient(b *testing.B) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// flowBenchGet GETs u, reads the body to the end and returns the Location.
-func flowBenchGet(b *testing.B, c *http.Client, u string) string {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.Header.Get("Location")
 }
 
 // BenchmarkFlowPaired runs, in each op, one whole connect (as
@@ -233,11 +209,8 @@ func flowBenchGet(b *testing.B, c *http.Client, u string) string {
 //	connect-µs, floor-µs, replay-µs: the three times per op
 func BenchmarkFlowPaired(b *testing.B) {
 	f := newFlowBench(b)
-	floorSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	}))
-	defer floorSrv.Close()
-	floorClient := flowBenchClient(b)
+	floorU := floorURL(b)
+	floorClient := harness.NewBrowser(b)
 
 	// Record one connect's exchanges at both servers.
 	f.rec.on.Store(true)
@@ -278,7 +251,7 @@ func BenchmarkFlowPaired(b *testing.B) {
 	}
 	floor := func() {
 		for range flowBenchTrips {
-			flowBenchGet(b, floorClient, floorSrv.URL+"/x")
+			floorClient.Location(floorU)
 		}
 	}
 	f.connect(b)

@@ -67,8 +67,10 @@ func TestDevModeFlowWorksWithCurlsCookieJar(t *testing.T) {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	strict := curlJar{jar}
-	strict.Jar.SetCookies(b.appURL(), b.jar.Cookies(b.appURL())) // the session cookie
-	b.c.Jar = strict
+	app, err := url.Parse(w.appURL)
+	require.NoError(t, err)
+	strict.Jar.SetCookies(app, b.Jar.Cookies(app)) // the session cookie
+	b.HTTP.Jar = strict
 	w.assertLanded(b.connect(), middleware.StatusSuccess, "")
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/integration/postgres"
+	"github.com/parlae/sikka-connect/internal/harness"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/internal/syncbuf"
 	"github.com/parlae/sikka-connect/middleware"
@@ -242,33 +242,24 @@ func (w *world) secret(acct string) (secretstore.Credentials, bool) {
 	return s.Credentials, true
 }
 
-// browser is a person's browser: a cookie jar, redirects followed one by
-// one, and a record of every URL and cookie it saw (for the log scan).
+// browser is a person's browser (harness.Browser): a cookie jar, redirects
+// followed one by one, and a record of every URL and cookie it saw (for the
+// log scan).
 type browser struct {
+	*harness.Browser
 	t       testing.TB
 	w       *world
-	jar     *cookiejar.Jar
-	c       *http.Client
 	mu      sync.Mutex
 	visited []string
 	cookies []*http.Cookie // every binding cookie set
 }
 
 func (w *world) browser(acct string) *browser {
-	jar, err := cookiejar.New(nil)
-	require.NoError(w.t, err)
-	b := &browser{t: w.t, w: w, jar: jar}
-	b.c = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	b := &browser{Browser: harness.NewBrowser(w.t), t: w.t, w: w}
 	if acct != "" {
 		b.signIn(acct)
 	}
 	return b
-}
-
-func (b *browser) appURL() *url.URL {
-	u, err := url.Parse(b.w.appURL)
-	require.NoError(b.t, err)
-	return u
 }
 
 // signIn sets the host's session cookie; "" signs out.
@@ -277,18 +268,18 @@ func (b *browser) signIn(acct string) {
 	if acct == "" {
 		c.MaxAge = -1
 	}
-	b.jar.SetCookies(b.appURL(), []*http.Cookie{c})
+	b.SetCookie(b.w.appURL, c)
 }
 
 // do sends req, recording the URL and any binding cookie.
 func (b *browser) do(req *http.Request) *http.Response {
 	b.t.Helper()
-	resp, err := b.c.Do(req)
+	resp, err := b.HTTP.Do(req)
 	require.NoError(b.t, err)
 	b.mu.Lock()
 	b.visited = append(b.visited, req.URL.String())
 	for _, c := range resp.Cookies() {
-		if strings.HasPrefix(c.Name, "sikka_flow_") && c.MaxAge > 0 {
+		if strings.HasPrefix(c.Name, harness.FlowCookiePrefix) && c.MaxAge > 0 {
 			b.cookies = append(b.cookies, c)
 		}
 	}
@@ -364,26 +355,12 @@ func (b *browser) lastCookie() *http.Cookie {
 
 // flowCookies returns the binding cookies the jar holds for the callback.
 func (b *browser) flowCookies() []*http.Cookie {
-	u := b.appURL()
-	u.Path = prefix + "/callback"
-	var out []*http.Cookie
-	for _, c := range b.jar.Cookies(u) {
-		if strings.HasPrefix(c.Name, "sikka_flow_") {
-			out = append(out, c)
-		}
-	}
-	return out
+	return b.FlowCookies(b.w.appURL, prefix+"/callback")
 }
 
 // setFlowCookie puts a binding cookie into the jar (value "" deletes it).
 func (b *browser) setFlowCookie(name, value string) {
-	u := b.appURL()
-	u.Path = prefix + "/callback"
-	c := &http.Cookie{Name: name, Value: value, Path: prefix + "/", Secure: true, HttpOnly: true}
-	if value == "" {
-		c.MaxAge = -1
-	}
-	b.jar.SetCookies(u, []*http.Cookie{c})
+	b.PlantFlowCookie(b.w.appURL, prefix+"/callback", name, value)
 }
 
 // assertLanded checks that u is the frontend with exactly the outcome given
@@ -399,16 +376,6 @@ func (w *world) assertLanded(u *url.URL, status, reason string) {
 }
 
 // with returns u with the query parameter k set to v ("" removes it).
-func with(u *url.URL, k, v string) *url.URL {
-	c := *u
-	q := c.Query()
-	if v == "" {
-		q.Del(k)
-	} else {
-		q.Set(k, v)
-	}
-	c.RawQuery = q.Encode()
-	return &c
-}
+func with(u *url.URL, k, v string) *url.URL { return harness.WithParam(u, k, v) }
 
 func backends() []string { return []string{"memory", "postgres"} }

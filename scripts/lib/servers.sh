@@ -6,23 +6,42 @@
 VAULT_VERSION=1.21.1 # keep in step with tools/vault/go.mod
 
 # ---- state: what this run started ----------------------------------------------
-PGTMP=""
+# The servers themselves are started by internal/testservers, the one place
+# that knows how (the e2e tests start their own through it), via its command:
+# it prints NAME=value lines and "ready", and stops them on SIGTERM.
+TESTSERVERS_DIR=""
+TESTSERVERS_PIDS=()
 PGBIN=""
-VAULT_PID=""
-VAULT_LOG=""
 # stop_servers stops the servers this run started, and only those.
 stop_servers() {
-	if [ -n "$VAULT_PID" ] && kill -0 "$VAULT_PID" 2>/dev/null; then
-		kill "$VAULT_PID" 2>/dev/null || true
-		wait "$VAULT_PID" 2>/dev/null || true
-	fi
-	if [ -n "$PGTMP" ] && [ -d "$PGTMP" ]; then
-		as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-		rm -rf "$PGTMP"
-	fi
-	if [ -n "$VAULT_LOG" ]; then rm -f "$VAULT_LOG"; fi
+	local pid
+	for pid in "${TESTSERVERS_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ -n "$TESTSERVERS_DIR" ]; then rm -rf "$TESTSERVERS_DIR"; fi
 }
 
+# start_testservers runs internal/testservers/cmd/testservers with the flags
+# given, waits for its "ready" and exports the variables it printed.
+start_testservers() {
+	local pid k v env
+	if [ -z "$TESTSERVERS_DIR" ]; then
+		TESTSERVERS_DIR=$(mktemp -d /tmp/sikka-testservers.XXXXXX)
+		(cd "$ROOT" && go build -o "$TESTSERVERS_DIR/testservers" ./internal/testservers/cmd/testservers)
+	fi
+	env="$TESTSERVERS_DIR/env.${#TESTSERVERS_PIDS[@]}"
+	"$TESTSERVERS_DIR/testservers" "$@" >"$env" &
+	pid=$!
+	TESTSERVERS_PIDS+=("$pid")
+	until grep -qsx ready "$env"; do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 1; }
+		sleep 0.1
+	done
+	while IFS='=' read -r k v; do
+		[ "$k" = ready ] || export "$k=$v"
+	done <"$env"
+}
 
 # free_port prints a loopback TCP port that nothing listens on right now.
 free_port() {
@@ -36,16 +55,6 @@ free_port() {
 	done
 	echo "no free port found" >&2
 	return 1
-}
-
-# as_postgres runs a command as the postgres user when we are root (initdb
-# refuses to run as root), and as ourselves otherwise.
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
 }
 
 apt_install() {
@@ -75,29 +84,8 @@ install_missing() {
 start_postgres() {
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 	PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-	PGTMP=$(mktemp -d /tmp/sikka-pgtest.XXXXXX)
-	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGTMP"
-	local port attempt
-	as_postgres "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-	# A free port can be taken between the check and the start (other test
-	# clusters start at the same time): try a few.
-	for attempt in 1 2 3 4 5; do
-		port=$(free_port)
-		if as_postgres "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 30 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $PGTMP -c fsync=off -c max_connections=300" start >/dev/null; then
-			break
-		fi
-		if [ "$attempt" = 5 ]; then
-			echo "PostgreSQL did not start; its log:" >&2
-			cat "$PGTMP/server.log" >&2
-			return 1
-		fi
-		log "PostgreSQL did not start on port $port; trying another"
-	done
-	as_postgres "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres sikka_test
-	export SIKKA_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/sikka_test?sslmode=disable"
-	export SIKKA_TEST_PGBIN="$PGBIN" # for tests that start (and stop) a cluster of their own
-	log "PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
+	start_testservers -pgbin "$PGBIN" # exports SIKKA_TEST_DATABASE_URL, SIKKA_TEST_PGBIN
+	log "PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) at ${SIKKA_TEST_DATABASE_URL%%/sikka_test*}"
 }
 
 # ---- Vault ---------------------------------------------------------------------
@@ -116,40 +104,6 @@ build_vault() {
 
 start_vault() {
 	build_vault
-	local attempt
-	for attempt in 1 2 3; do
-		try_start_vault && return 0
-		log "Vault did not start (attempt $attempt); its log:"
-		cat "$VAULT_LOG" >&2
-	done
-	return 1
+	start_testservers -vault-bin "$VAULT_BIN" # exports SIKKA_TEST_VAULT_ADDR, _TOKEN, _BIN
+	log "Vault dev server on $SIKKA_TEST_VAULT_ADDR"
 }
-
-# try_start_vault starts a dev server on a free port and waits until it is
-# healthy; it fails (after stopping it) if the server exits or never answers.
-try_start_vault() {
-	local port token i
-	port=$(free_port)
-	token="test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-	[ -n "$VAULT_LOG" ] && rm -f "$VAULT_LOG"
-	VAULT_LOG=$(mktemp /tmp/sikka-vault.XXXXXX.log)
-	# -dev keeps everything in memory; the dev listener has no TLS.
-	"$VAULT_BIN" server -dev -dev-root-token-id="$token" \
-		-dev-listen-address="127.0.0.1:$port" -dev-no-store-token >"$VAULT_LOG" 2>&1 &
-	VAULT_PID=$!
-	for i in $(seq 1 100); do
-		if curl -fsS "http://127.0.0.1:$port/v1/sys/health" >/dev/null 2>&1; then
-			export SIKKA_TEST_VAULT_ADDR="http://127.0.0.1:$port"
-			export SIKKA_TEST_VAULT_TOKEN="$token"
-			export SIKKA_TEST_VAULT_BIN="$VAULT_BIN" # for tests that start (and stop) a server of their own
-			log "Vault dev server on 127.0.0.1:$port"
-			return 0
-		fi
-		if ! kill -0 "$VAULT_PID" 2>/dev/null; then break; fi
-		sleep 0.1
-	done
-	kill "$VAULT_PID" 2>/dev/null || true
-	wait "$VAULT_PID" 2>/dev/null || true
-	return 1
-}
-

@@ -42,6 +42,7 @@ type config struct {
 	clockStart            time.Time // zero: real time
 	logger                *slog.Logger
 	adminHosts            []string // Host values, besides loopback ones, the admin API answers
+	listing               listing  // the practice lists' settings (authorized.go)
 }
 
 // Option changes one setting of New.

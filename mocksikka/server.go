@@ -73,6 +73,7 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/v4/request_key":          {"POST": api(s.requestKey), "DELETE": api(s.revokeKey)},
 		"/v4/request_key_info":     {"GET": api(s.requestKeyInfo)},
 		"/v4/authorized_practices": {"GET": api(s.authorizedPractices)},
+		authorizedPracticePath:     {"GET": api(s.authorizedPractice)},
 		"/v4/practices":            {"GET": api(s.practicesList)},
 		"/_mock/reset":             {"POST": adm(s.adminReset)},
 		"/_mock/apps":              {"POST": adm(s.adminAddApp)},
@@ -96,7 +97,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:   clip(r.URL.Path),
 		Query:  maskQuery(r.URL.RawQuery),
 	}}
-	methods, known := s.routes[r.URL.Path]
+	methods, known := s.routes[routeKey(r.URL.Path)]
 	rt, allowed := methods[r.Method]
 	admin := rt.admin || strings.HasPrefix(r.URL.Path, "/_mock/")
 	defer func() { s.finish(c, admin, began) }()

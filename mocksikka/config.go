@@ -27,6 +27,12 @@ type Config struct {
 	// AdminHosts are Host values ("mocksikka:8089", or "mocksikka" for any port) the admin API
 	// answers besides the loopback ones; see WithAdminHosts.
 	AdminHosts []string `json:"admin_hosts,omitempty"`
+	// OnboardedApps, when present, are the apps every configured practice has onboarded for
+	// ([] for none); absent means DefaultAppID. See WithOnboardedApps.
+	OnboardedApps *[]string `json:"onboarded_apps,omitempty"`
+	// EmptyListOK, when true, answers an empty list 200 with items [] instead of 204; see
+	// WithEmptyListOK.
+	EmptyListOK bool `json:"empty_list_ok,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -87,6 +93,12 @@ func (c Config) Options() []Option {
 	}
 	if len(c.AdminHosts) > 0 {
 		opts = append(opts, WithAdminHosts(c.AdminHosts...))
+	}
+	if c.OnboardedApps != nil {
+		opts = append(opts, WithOnboardedApps(*c.OnboardedApps...))
+	}
+	if c.EmptyListOK {
+		opts = append(opts, WithEmptyListOK(true))
 	}
 	return opts
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -498,4 +500,27 @@ func TestLinksUnderPrefix(t *testing.T) {
 	assert.Equal(t, srv.URL+"/sikka/v4/authorized_practices?offset=0&limit=50", l.Pagination["first"])
 	assert.Equal(t, srv.URL+"/sikka/v4/authorized_practices/D36225", l.Items[0]["href"])
 	assert.Equal(t, []string{"D36225/1"}, ids(e.do("GET", "/v4/authorized_practices/D36225", nil, "Request-Key", k["request_key"]).list(t)))
+}
+
+// The binary's configuration file picks the same settings: onboarded_apps ([] for none) and
+// empty_list_ok.
+func TestListingConfig(t *testing.T) {
+	c, err := mocksikka.LoadConfig(writeFile(t, `{"onboarded_apps":[],"empty_list_ok":true}`))
+	require.NoError(t, err)
+	e := newEnv(t, c.Options()...)
+	l := e.do("GET", "/v4/authorized_practices", nil, defaultAppHeaders...).list(t)
+	assert.Equal(t, "0", l.TotalCount, "no app onboarded; empty answers 200")
+
+	c, err = mocksikka.LoadConfig(writeFile(t, `{}`))
+	require.NoError(t, err)
+	e = newEnv(t, c.Options()...)
+	assert.Len(t, e.do("GET", "/v4/authorized_practices", nil, defaultAppHeaders...).list(t).Items, 3, "defaults")
+	assert.Equal(t, http.StatusNoContent, e.do("GET", "/v4/authorized_practices?practice_id=9", nil, defaultAppHeaders...).status)
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mock.json")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
 }

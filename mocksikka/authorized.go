@@ -100,9 +100,42 @@ func (f practiceFilter) match(p Practice) bool {
 		like(f.timeZone, p.TimeZone)
 }
 
-// byOfficeThenPractice orders practices by office_id, then practice_id (byte order).
+// byOfficeThenPractice orders practices by office_id, then practice_id, each in natural order.
 func byOfficeThenPractice(a, b practiceRec) int {
-	return cmp.Or(strings.Compare(a.OfficeID, b.OfficeID), strings.Compare(a.PracticeID, b.PracticeID))
+	return cmp.Or(naturalCompare(a.OfficeID, b.OfficeID), naturalCompare(a.PracticeID, b.PracticeID))
+}
+
+// naturalCompare compares a and b with runs of ASCII digits as numbers ("2" < "10",
+// "1" < "1-0" < "1-1" < "2"), other bytes by value; equal numbers of different spellings
+// ("01", "1") fall back to byte order.
+func naturalCompare(a, b string) int {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if isDigit(a[i]) && isDigit(b[j]) {
+			ei, ej := digitsEnd(a, i), digitsEnd(b, j)
+			na, nb := strings.TrimLeft(a[i:ei], "0"), strings.TrimLeft(b[j:ej], "0")
+			if c := cmp.Or(cmp.Compare(len(na), len(nb)), strings.Compare(na, nb)); c != 0 {
+				return c
+			}
+			i, j = ei, ej
+			continue
+		}
+		if c := cmp.Compare(a[i], b[j]); c != 0 {
+			return c
+		}
+		i, j = i+1, j+1
+	}
+	return cmp.Or(cmp.Compare(len(a)-i, len(b)-j), strings.Compare(a, b))
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// digitsEnd returns the end of the run of digits of s starting at i.
+func digitsEnd(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
 }
 
 // authorizedPractices answers GET /v4/authorized_practices.

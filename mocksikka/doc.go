@@ -71,7 +71,8 @@
 //     A practice_id filter overrides show's default, so practice_id=2 finds practice 2
 //     without show=all.
 //   - The order (Sikka lists sort keys office_id and practice_id but no sort parameter):
-//     office_id, then practice_id, in byte order; no sort parameter is read.
+//     office_id, then practice_id, each in natural order (digit runs compare as numbers:
+//     "1" < "1-0" < "1-1" < "2" < "10"); no sort parameter is read.
 //   - What a request key sees in authorized_practices (its scope is unstated): its own
 //     office only.
 //   - The values Sikka's examples name but do not explain: data_insert_date is when the

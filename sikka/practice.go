@@ -176,3 +176,41 @@ func parsePracticePage(body []byte) (practicePage, error) {
 	}
 	return pg, nil
 }
+
+// parsePracticeOrPage reads the answer about one practice, whose shape
+// Sikka does not document: a bare practice object (it has office_id), or
+// anything parsePracticePage reads. Items without an office id are
+// dropped.
+func parsePracticeOrPage(body []byte) ([]Practice, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '{' {
+		var probe struct {
+			Items    json.RawMessage `json:"items"`
+			OfficeID *flexString     `json:"office_id"`
+		}
+		if err := json.Unmarshal(body, &probe); err != nil {
+			return nil, fmt.Errorf("reading practice: %w", err)
+		}
+		if probe.Items == nil && probe.OfficeID != nil {
+			var pj practiceJSON
+			if err := json.Unmarshal(body, &pj); err != nil {
+				return nil, fmt.Errorf("reading practice: %w", err)
+			}
+			if pj.OfficeID == "" {
+				return nil, nil
+			}
+			return []Practice{pj.practice()}, nil
+		}
+	}
+	pg, err := parsePracticePage(body)
+	if err != nil {
+		return nil, err
+	}
+	out := pg.items[:0]
+	for _, p := range pg.items {
+		if p.OfficeID != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}

@@ -23,8 +23,9 @@ const (
 	// DefaultMaxAttempts is how many attempts a retryable call makes at most,
 	// the first one included.
 	DefaultMaxAttempts = 3
-	// DefaultMaxRetryWait is the longest Retry-After the client waits out;
-	// Sikka asking for longer ends the call with the error at once.
+	// DefaultMaxRetryWait is the longest wait Sikka may ask for (Retry-After,
+	// or X-Rate-Limit-Reset on a 429) that the client waits out; Sikka
+	// asking for longer ends the call with the error at once.
 	DefaultMaxRetryWait = 30 * time.Second
 	// DefaultPageSize is the limit asked for per page of a list.
 	DefaultPageSize = 50
@@ -380,8 +381,8 @@ func (c *Client) AuthorizedPracticesForApp(ctx context.Context) ([]Practice, err
 // office, preferring practice id "1" as PrimaryPractice does. Retried on
 // 429, 5xx and transport failures.
 //
-// Errors: ErrNoSuchPractice (404, no content, or no item of that office;
-// an empty office id), ErrUnauthorized (wrong app id or key),
+// Errors: ErrNoSuchPractice (404, no content, or no item of that office,
+// the last two with StatusCode 0; an empty office id), ErrUnauthorized (wrong app id or key),
 // ErrRateLimited, ErrUnavailable.
 func (c *Client) AuthorizedPractice(ctx context.Context, officeID string) (*Practice, error) {
 	const op = "AuthorizedPractice"

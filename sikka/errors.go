@@ -121,7 +121,8 @@ type Error struct {
 	// "POST /v4/request_key"; empty when no request was made.
 	Endpoint string
 	// StatusCode is the HTTP status Sikka answered with; 0 when there was
-	// no HTTP response. A 2xx answer whose body is an error envelope with
+	// no HTTP response, or when a successful answer lacked what the call
+	// asked for (AuthorizedPractice's ErrNoSuchPractice). A 2xx answer whose body is an error envelope with
 	// an http_code of 400 or more is an error too, classified by that code.
 	StatusCode int
 	// Envelope is Sikka's error body, when it sent one.

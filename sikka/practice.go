@@ -149,7 +149,8 @@ type practicePage struct {
 }
 
 // parsePracticePage reads one page of authorized practices: the list
-// envelope, the notes' simplified {"items":[…]}, or a bare array. An empty
+// envelope (also wrapped in a one-element array), the notes' simplified
+// {"items":[…]}, or a bare array of practices. An empty
 // body is a page with no items.
 func parsePracticePage(body []byte) (practicePage, error) {
 	pg := practicePage{total: -1}
@@ -159,7 +160,15 @@ func parsePracticePage(body []byte) (practicePage, error) {
 	}
 	var lj listJSON
 	if body[0] == '[' {
-		if err := json.Unmarshal(body, &lj.Items); err != nil {
+		// A bare array of practices, or the list envelope wrapped in an
+		// array (the form of Sikka's pagination guide).
+		var wrapped []listJSON
+		if err := json.Unmarshal(body, &wrapped); err != nil {
+			return pg, fmt.Errorf("reading practices: %w", err)
+		}
+		if len(wrapped) == 1 && (wrapped[0].Items != nil || wrapped[0].Pagination != nil) {
+			lj = wrapped[0]
+		} else if err := json.Unmarshal(body, &lj.Items); err != nil {
 			return pg, fmt.Errorf("reading practices: %w", err)
 		}
 	} else if err := json.Unmarshal(body, &lj); err != nil {

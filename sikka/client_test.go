@@ -39,6 +39,23 @@ func requireSikkaError(t *testing.T, err error, op string, want error) *sikka.Er
 	return se
 }
 
+// requireKeyRejected asserts that err is an *Error of op saying the request
+// key is no good (ErrKeyRejected), whichever documented answer Sikka gave:
+// 400 API1004/API1025, or 401/403, which match ErrUnauthorized too.
+func requireKeyRejected(t *testing.T, err error, op string) *sikka.Error {
+	t.Helper()
+	require.ErrorIs(t, err, sikka.ErrKeyRejected)
+	var se *sikka.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, op, se.Op)
+	unauthorized := se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden || se.StatusCode == 0
+	assert.Equal(t, unauthorized, errors.Is(err, sikka.ErrUnauthorized), "ErrUnauthorized only for 401/403: %v", err)
+	for _, s := range []error{sikka.ErrInvalidGrant, sikka.ErrRateLimited, sikka.ErrUnavailable, sikka.ErrNoSuchPractice} {
+		assert.False(t, errors.Is(err, s), "errors.Is(err, %v) for %v", s, err)
+	}
+	return se
+}
+
 func TestGrantsAgainstMock(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -83,7 +100,7 @@ func TestGrantsAgainstMock(t *testing.T) {
 	assert.Equal(t, mocksikka.DefaultOfficeID, refreshed.IssuedTo)
 	assert.Equal(t, start.Add(47*time.Hour), refreshed.Expiry)
 	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-	requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "RequestKeyInfo")
 	_, err = f.client.RefreshKey(ctx, key.RefreshKey)
 	requireSikkaError(t, err, "RefreshKey", sikka.ErrUnauthorized)
 
@@ -96,9 +113,9 @@ func TestGrantsAgainstMock(t *testing.T) {
 	// revocation
 	require.NoError(t, f.client.RevokeKey(ctx, minted.RequestKey))
 	_, err = f.client.AuthorizedPractices(ctx, minted.RequestKey)
-	requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "AuthorizedPractices")
 	err = f.client.RevokeKey(ctx, minted.RequestKey)
-	requireSikkaError(t, err, "RevokeKey", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "RevokeKey")
 
 	assert.Equal(t, 1, f.mock.Count(grantEndpoint, "authorization_code"))
 	assert.Equal(t, 2, f.mock.Count(grantEndpoint, "refresh_key"))
@@ -259,10 +276,10 @@ func TestErrorsAgainstMock(t *testing.T) {
 		_, err = f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, "")
 		requireSikkaError(t, err, "RequestKey", sikka.ErrInvalidGrant)
 		_, err = f.client.AuthorizedPractices(ctx, "")
-		requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "AuthorizedPractices")
 		_, err = f.client.RequestKeyInfo(ctx, "")
-		requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
-		requireSikkaError(t, f.client.RevokeKey(ctx, ""), "RevokeKey", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "RequestKeyInfo")
+		requireKeyRejected(t, f.client.RevokeKey(ctx, ""), "RevokeKey")
 		assert.Empty(t, f.mock.Journal())
 	})
 	t.Run("wrong app key", func(t *testing.T) {
@@ -280,12 +297,12 @@ func TestErrorsAgainstMock(t *testing.T) {
 	t.Run("unknown and expired request keys", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.client.AuthorizedPractices(ctx, "unknown-request-key")
-		requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "AuthorizedPractices")
 		key := f.connect(mocksikka.DefaultOfficeID)
 		f.mock.Advance(24*time.Hour + time.Second)
 		_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-		requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
-		assert.Equal(t, 1, f.mock.Count(infoEndpoint, ""), "a 401 is not retried")
+		requireKeyRejected(t, err, "RequestKeyInfo")
+		assert.Equal(t, 1, f.mock.Count(infoEndpoint, ""), "a rejected key is not retried")
 	})
 	t.Run("rate limited for longer than the maximum wait", func(t *testing.T) {
 		f := newFixture(t)

@@ -88,7 +88,7 @@ func TestGrantsAgainstMock(t *testing.T) {
 	assert.Equal(t, sikka.Practice{
 		OfficeID: mocksikka.DefaultOfficeID, PracticeID: "1", SecretKey: mocksikka.DefaultSecretKey,
 		Name: "Happy Dental Clinic", PMS: "Dentrix", PMSRaw: "Dentrix", PMSVersion: "G7", Domain: "Dental",
-		Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6", Email: "frontdesk@happydental.example",
+		Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6", // no email: not a documented field
 	}, p)
 
 	// refresh_key, an hour before expiry
@@ -147,9 +147,17 @@ func TestAuthorizedPracticesForApp(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 
+	// Sikka's Quickstart: the default app is onboarded (the Marketplace
+	// path), so a fresh mock lists every configured practice.
 	practices, err := f.client.AuthorizedPracticesForApp(ctx)
 	require.NoError(t, err)
-	assert.Empty(t, practices, "no practice authorized the app yet")
+	assert.Len(t, practices, 4, "the configured practices, onboarded")
+
+	// An app nobody onboarded sees the practices that authorized it only.
+	f.mock = mocksikka.New(mocksikka.WithClock(start), mocksikka.WithOnboardedApps())
+	practices, err = f.client.AuthorizedPracticesForApp(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, practices, "no practice authorized the app yet (204: no content)")
 
 	for _, office := range []string{mocksikka.DefaultOfficeID, "E48213", "O77104"} {
 		f.code(office) // authorizing is enough; the code need not be exchanged
@@ -215,8 +223,10 @@ func TestPaginationAgainstMock(t *testing.T) {
 		f.mock.ClearJournal()
 		practices, err := f.client.AuthorizedPracticesForApp(ctx)
 		require.NoError(t, err)
-		assert.Len(t, practices, 23+12)
-		assert.Equal(t, 7, f.mock.Count(practicesEndpoint, ""))
+		// The default app is onboarded: it sees every configured practice,
+		// the mock's 4 defaults too.
+		assert.Len(t, practices, 4+23+12)
+		assert.Equal(t, 8, f.mock.Count(practicesEndpoint, ""))
 	})
 
 	t.Run("exact multiple of the page size", func(t *testing.T) {

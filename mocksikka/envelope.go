@@ -135,8 +135,18 @@ func (c *call) fail(status int, code, short, long string) {
 	c.failMore(status, code, short, long, moreInformation)
 }
 
+// documentedTexts are the short and long messages the sheet gives for a code; they replace
+// whatever a handler passes, so that every answer with the code reads as Sikka's.
+var documentedTexts = map[string][2]string{
+	codeBadCredentials: {"Authentication/Authorization Failed", "ID or key is incorrect."},
+	codeKeyExpired:     {"Request key expired", "Request key is not valid, it is expired."},
+}
+
 // failMore answers with the error envelope and the given more_information.
 func (c *call) failMore(status int, code, short, long, more string) {
+	if t, ok := documentedTexts[code]; ok {
+		short, long = t[0], t[1]
+	}
 	c.e.ErrorCode = code
 	c.json(status, errorEnvelope{
 		HTTPCode:        strconv.Itoa(status),

@@ -329,7 +329,7 @@ func TestDisconnectAfterCrashedReconnect(t *testing.T) {
 
 		require.NoError(t, e.svc.Disconnect(ctx, "acct-1"))
 		_, err = e.client.RequestKeyInfo(ctx, before.RequestKey)
-		assert.ErrorIs(t, err, sikka.ErrUnauthorized, "the record's key was revoked")
+		assert.ErrorIs(t, err, sikka.ErrKeyRejected, "the record's key was revoked")
 		e.assertNoMarker("acct-1")
 		e.assertConsistent("acct-1")
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parlae/sikka-connect/secretstore"
@@ -21,8 +23,10 @@ const (
 )
 
 // Disconnect ends the account's integration: the record becomes REVOKED, the
-// request key is revoked at Sikka (best effort: a failure is logged), the
-// secret is deleted and the record's secret reference cleared. It is
+// request key and then the refresh key are revoked at Sikka (best effort: a
+// key Sikka already rejects counts as revoked, another failure is logged and
+// the disconnect goes on), the secret is deleted and the record's secret
+// reference cleared. It is
 // idempotent: disconnecting an account that is not connected, or again,
 // succeeds, and retries a secret deletion that failed before.
 //
@@ -79,8 +83,8 @@ func (s *Service) Disconnect(ctx context.Context, accountID string) error {
 	return nil
 }
 
-// finishDisconnectLocked ends what a REVOKED record still holds: the key in
-// its secret is revoked at Sikka (best effort), the secret deleted, and the
+// finishDisconnectLocked ends what a REVOKED record still holds: the keys in
+// its secret are revoked at Sikka (best effort), the secret deleted, and the
 // record's secret reference cleared. The caller holds the account's lock.
 // deleted reports whether a secret was there to delete. It is idempotent.
 func (s *Service) finishDisconnectLocked(ctx context.Context, rec Record) (deleted bool, err error) {
@@ -95,6 +99,7 @@ func (s *Service) finishDisconnectLocked(ctx context.Context, rec Record) (delet
 		return false, fmt.Errorf("read credentials: %w", err)
 	default:
 		s.revokeKey(ctx, rec.AccountID, sec.RequestKey, sec.TokenExpiry, "disconnect")
+		s.revokeRefreshKey(ctx, rec.AccountID, sec.RefreshKey, "disconnect")
 		if err := s.cfg.Secrets.Delete(ctx, rec.SecretRef); err != nil && !errors.Is(err, secretstore.ErrNotFound) {
 			return false, fmt.Errorf("delete credentials: %w", err)
 		}
@@ -110,8 +115,9 @@ func (s *Service) finishDisconnectLocked(ctx context.Context, rec Record) (delet
 
 // revokeKey revokes requestKey at Sikka, best effort: detached from ctx's
 // cancellation and bounded by revokeTimeout. A failure is logged (never the
-// key) and the key expires on its own; a key Sikka no longer accepts is
-// already as good as revoked.
+// key) and the key expires on its own; a key Sikka no longer accepts
+// (sikka.ErrKeyRejected: 400 API1004 or API1025, or 401/403) is already as
+// good as revoked.
 func (s *Service) revokeKey(ctx context.Context, accountID, requestKey string, expires time.Time, why string) {
 	if requestKey == "" {
 		return
@@ -122,10 +128,49 @@ func (s *Service) revokeKey(ctx context.Context, accountID, requestKey string, e
 	switch {
 	case err == nil:
 		s.log.Debug("integration: key revoked at Sikka", "account_id", accountID, "why", why)
-	case errors.Is(err, sikka.ErrUnauthorized):
+	case errors.Is(err, sikka.ErrKeyRejected):
 		s.log.Debug("integration: key already unusable at Sikka", "account_id", accountID, "why", why)
 	default:
 		s.log.Warn("integration: could not revoke a key at Sikka; it expires on its own",
 			"account_id", accountID, "why", why, "expires", expires, "error", err)
 	}
+}
+
+// revokeRefreshKey deletes refreshKey at Sikka (DELETE /v4/refresh_key),
+// best effort like revokeKey. A refresh key lives until deleted, so a
+// failure is logged as one that leaves it live (never the key); a refresh
+// key Sikka refuses (refreshKeyRefused) is logged at Debug as unusable.
+func (s *Service) revokeRefreshKey(ctx context.Context, accountID, refreshKey, why string) {
+	if refreshKey == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	err := s.cfg.Sikka.RevokeRefreshKey(ctx, refreshKey)
+	switch {
+	case err == nil:
+		s.log.Debug("integration: refresh key deleted at Sikka", "account_id", accountID, "why", why)
+	case refreshKeyRefused(err):
+		s.log.Debug("integration: refresh key already unusable at Sikka", "account_id", accountID, "why", why,
+			"error", err)
+	default:
+		s.log.Warn("integration: could not delete a refresh key at Sikka; it stays live until deleted",
+			"account_id", accountID, "why", why, "error", err)
+	}
+}
+
+// refreshKeyRefused tells whether Sikka refused the refresh key itself: a
+// 400 or a 401/403, except for the documented codes of missing or wrong app
+// credentials (API1001, API1002, API2003), which say nothing of the key.
+// Sikka does not document its answer to an unknown refresh key.
+func refreshKeyRefused(err error) bool {
+	var se *sikka.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch strings.ToUpper(strings.TrimSpace(se.Envelope.ErrorCode)) {
+	case "API1001", "API1002", "API2003":
+		return false
+	}
+	return se.StatusCode == http.StatusBadRequest || errors.Is(err, sikka.ErrUnauthorized)
 }

@@ -20,8 +20,9 @@ import (
 // share one (single-flight), and processes sharing the repository take the
 // account's lock and re-read the secret once they hold it, so a key renewed
 // meanwhile is used rather than renewed again. A refresh key Sikka refuses
-// falls back once to the office id + secret key (the request_key grant); if
-// that is refused too, the record becomes NEEDS_REAUTH and the error is
+// (any 400, such as API1004 or API1025, or 401/403: see refused) falls back
+// once to the office id + secret key (the request_key grant); if that is
+// refused too, the record becomes NEEDS_REAUTH and the error is
 // ErrNeedsReauth. If Sikka is unavailable while the current key is still
 // valid, the current credentials are returned (and the failure logged).
 //
@@ -181,9 +182,13 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 }
 
 // refused reports whether Sikka rejected the credentials themselves (as
-// opposed to being unavailable).
+// opposed to being unavailable): a grant answered 400 (ErrInvalidGrant:
+// Sikka's documented 400 API1004 or API1025 for a dead key among them) or
+// 401/403 (ErrUnauthorized, the mock's answer), or a request key rejected
+// (ErrKeyRejected).
 func refused(err error) bool {
-	return err != nil && (errors.Is(err, sikka.ErrInvalidGrant) || errors.Is(err, sikka.ErrUnauthorized))
+	return err != nil && (errors.Is(err, sikka.ErrInvalidGrant) || errors.Is(err, sikka.ErrUnauthorized) ||
+		errors.Is(err, sikka.ErrKeyRejected))
 }
 
 // refreshFailed tells the host (Hooks.RefreshFailed) that a due refresh did

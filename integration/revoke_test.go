@@ -73,7 +73,7 @@ func (w *wireTap) lastIssued(t *testing.T) string {
 func (e *env) assertRevoked(key, msg string) {
 	e.t.Helper()
 	_, err := e.client.RequestKeyInfo(context.Background(), key)
-	assert.ErrorIs(e.t, err, sikka.ErrUnauthorized, "%s: the key is revoked at Sikka", msg)
+	assert.ErrorIs(e.t, err, sikka.ErrKeyRejected, "%s: the key is revoked at Sikka", msg)
 }
 
 func (e *env) assertLive(key, msg string) {

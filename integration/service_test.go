@@ -628,7 +628,7 @@ func TestDisconnect(t *testing.T) {
 		assert.ErrorIs(t, err, secretstore.ErrNotFound)
 		assert.Equal(t, 1, e.mock.Count("DELETE /v4/request_key", ""))
 		_, err = e.client.RequestKeyInfo(ctx, sec.RequestKey)
-		assert.ErrorIs(t, err, sikka.ErrUnauthorized, "the key was revoked at Sikka")
+		assert.ErrorIs(t, err, sikka.ErrKeyRejected, "the key was revoked at Sikka")
 
 		// Twice is fine, and tells nobody again.
 		require.NoError(t, e.svc.Disconnect(ctx, "acct-1"))

@@ -16,15 +16,6 @@ const (
 	authKeyOrApp                 // a request key, or App-Id and App-Key headers (authorized_practices)
 )
 
-// requestKeyOf returns the request key a call carries: the Request-Key header (any case),
-// else the request_key query parameter.
-func (c *call) requestKeyOf() string {
-	if k := c.r.Header.Get("Request-Key"); k != "" {
-		return k
-	}
-	return c.query().Get("request_key")
-}
-
 // keyRejected answers 400 for a request key that is missing or unknown (API1004) or
 // expired (API1025), with Sikka's texts.
 func (c *call) keyRejected(st keyState) {
@@ -51,7 +42,7 @@ const keyMissing keyState = -1
 // handler as the Request-Key header. A call to authorized_practices with App-Id or App-Key
 // instead is left to the handler, once both are present.
 func (s *Server) checkRequestKey(c *call, kind authKind) bool {
-	key := c.requestKeyOf()
+	key := c.requestKey()
 	if key == "" {
 		h := c.r.Header
 		if kind == authKeyOrApp && (h.Get("App-Id") != "" || h.Get("App-Key") != "") {
@@ -144,7 +135,7 @@ type rateWindow struct {
 // registered app. The caller holds s.mu.
 func (s *Server) rateAppOf(c *call, now time.Time) string {
 	id := ""
-	if key := c.requestKeyOf(); key != "" {
+	if key := c.requestKey(); key != "" {
 		if k, _ := s.store.lookupKey(key, now); k != nil {
 			id = k.appID
 		}

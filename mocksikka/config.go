@@ -33,6 +33,12 @@ type Config struct {
 	// WithDailyLimits.
 	DailyRequestLimit int   `json:"daily_request_limit,omitempty"`
 	DailyDataLimit    int64 `json:"daily_data_limit,omitempty"`
+	// OnboardedApps, when present, are the apps every configured practice has onboarded for
+	// ([] for none); absent means DefaultAppID. See WithOnboardedApps.
+	OnboardedApps *[]string `json:"onboarded_apps,omitempty"`
+	// EmptyListOK, when true, answers an empty list 200 with items [] instead of 204; see
+	// WithEmptyListOK.
+	EmptyListOK bool `json:"empty_list_ok,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -99,6 +105,12 @@ func (c Config) Options() []Option {
 	}
 	if c.DailyRequestLimit != 0 || c.DailyDataLimit != 0 {
 		opts = append(opts, WithDailyLimits(c.DailyRequestLimit, c.DailyDataLimit))
+	}
+	if c.OnboardedApps != nil {
+		opts = append(opts, WithOnboardedApps(*c.OnboardedApps...))
+	}
+	if c.EmptyListOK {
+		opts = append(opts, WithEmptyListOK(true))
 	}
 	return opts
 }

@@ -78,7 +78,7 @@ func TestConsentDecision(t *testing.T) {
 		assert.Equal(t, mocksikka.DefaultOfficeID, k.strings(t)["issued_to"])
 	})
 	t.Run("allow another office", func(t *testing.T) {
-		e := newEnv(t)
+		e := newEnv(t, mocksikka.WithOnboardedApps()) // no Marketplace onboarding: Allow alone counts
 		r := e.postForm(form("office_id", "O77104"))
 		require.Equal(t, http.StatusFound, r.status)
 		loc, _ := url.Parse(r.header.Get("Location"))

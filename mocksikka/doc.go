@@ -40,10 +40,58 @@
 //     {"http_code":"200","http_code_desc":"OK","error_code":"API0002","short_message":"OK",
 //     "long_message":"Request Session terminated successfully.","more_information":""}.
 //   - GET /v4/authorized_practices, with Request-Key (the key's office) or App-Id and App-Key
-//     headers (every office that authorized the app: by Allow, by a code, or by a key issued).
-//     Query limit (default 50, at most 5000), offset (a page number from 0) and show=all
-//     (without it only practice_id "1" of each office). Items carry secret_key.
-//   - GET /v4/practices (Request-Key): the key's office's practices, without secret_key.
+//     headers (onboarded apps: every configured office; other apps: every office that
+//     authorized the app, by Allow, by a code or by a key issued). Items carry exactly the 21
+//     fields of Sikka's example, secret_key included, href the absolute
+//     /v4/authorized_practices/{office_id}. Query: limit, offset, show=all (without it only
+//     practice_id "1" rows), practice_id, practice_name, practice_management_system(_version),
+//     financial_system(_version), practice_management_system_refresh_date_time_zone. Items
+//     are ordered by office_id, then practice_id.
+//   - GET /v4/authorized_practices/{office_id}, with the same credentials and query: the
+//     list envelope of that office's items; 401 API2007 for an office the caller may not see.
+//   - GET /v4/practices (Request-Key): the key's office's practices in Sikka's /v4/practices
+//     shape (name, address_line1, zipcode, cust_id, the *_href links…; no office_id, no
+//     secret_key; fields=get_all adds country, national_provider_identifier, website,
+//     is_main_office). Query: limit, offset, practice_id.
+//
+// Lists (both endpoints) use Sikka's envelope, every value a string: offset is a page index
+// from 0, limit defaults to 50 and is lowered to 5000; the pagination links are absolute,
+// "?offset=N&limit=M" on the request's path with every filter dropped; previous is "" on page
+// 0 and next "" on the last page. A list with no item answers 204 No Content with no body
+// (Sikka's API2005, recorded in the journal). The request key may also come as the
+// request_key query parameter.
+//
+// # What Sikka leaves open in the practice lists, and the setting that picks it
+//
+//   - Which apps see the configured practices from the start (the Marketplace onboarding of
+//     Sikka's Quickstart): DefaultAppID by default; WithOnboardedApps (config
+//     "onboarded_apps", [] for none) names others. An onboarded app sees every configured
+//     practice, those added later by AddPractice too. Any other app sees only the offices
+//     that authorized it (the consent page's Allow, IssueCode, auto-approve, a request_key
+//     grant); Reset forgets those authorizations.
+//   - An empty list: 204 with no body (the default, as Sikka's table says) or, with
+//     WithEmptyListOK (config "empty_list_ok"), 200 with "items":[]. A page past the last
+//     one of a non-empty list is always 200 with "items":[] and total_count unchanged.
+//   - The reply of GET /v4/authorized_practices/{office_id} (undocumented): the list
+//     envelope of that office's items; an unknown office or one the caller may not see is
+//     401 API2007 ("not authorized for this practice", Sikka's code). A fault on this route
+//     is injected with Endpoint "*" (faults match the request path exactly).
+//   - The filters' matching (undocumented): whole values, ignoring case; practice_id exactly.
+//     A practice_id filter overrides show's default, so practice_id=2 finds practice 2
+//     without show=all.
+//   - The order (Sikka lists sort keys office_id and practice_id but no sort parameter):
+//     office_id, then practice_id, each in natural order (digit runs compare as numbers:
+//     "1" < "1-0" < "1-1" < "2" < "10"); no sort parameter is read.
+//   - What a request key sees in authorized_practices (its scope is unstated): its own
+//     office only.
+//   - The values Sikka's examples name but do not explain: data_insert_date is when the
+//     practice was configured, data_synchronization_date five minutes and
+//     practice_management_system_refresh_date an hour before the mock clock's now (and
+//     financial_system_refresh_date too when there is a financial system, else ""); in
+//     /v4/practices, address_line2 and national_provider_identifier are "", description is
+//     the name, country is "CA" for a Canadian province code and "US" otherwise,
+//     is_main_office is "True" for practice "1", and each *_href is the absolute
+//     /v4/<endpoint>?practice_id=<id>.
 //   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
 //
 // GET /v4/authorized_practices and /v4/practices count in the key's request_count;

@@ -277,27 +277,3 @@ func (e listEnvelope) appendJSON(b []byte) []byte {
 	}
 	return append(b, '}')
 }
-
-// appendJSON writes p as encoding/json does (omitempty secret_key).
-func (p practiceItem) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	b = appendJSONField(b, true, "office_id", p.OfficeID)
-	b = appendJSONField(b, false, "practice_id", p.PracticeID)
-	if p.SecretKey != "" {
-		b = appendJSONField(b, false, "secret_key", p.SecretKey)
-	}
-	b = appendJSONField(b, false, "practice_name", p.PracticeName)
-	b = appendJSONField(b, false, "practice_management_system", p.PracticeManagementSystem)
-	b = appendJSONField(b, false, "practice_management_system_version", p.PracticeManagementSystemVersion)
-	b = appendJSONField(b, false, "domain", p.Domain)
-	b = appendJSONField(b, false, "address", p.Address)
-	b = appendJSONField(b, false, "city", p.City)
-	b = appendJSONField(b, false, "state", p.State)
-	b = appendJSONField(b, false, "zip", p.Zip)
-	b = appendJSONField(b, false, "email", p.Email)
-	b = appendJSONField(b, false, "href", p.Href)
-	b = appendJSONField(b, false, "data_insert_date", p.DataInsertDate)
-	b = appendJSONField(b, false, "data_synchronization_date", p.DataSynchronizationDate)
-	b = appendJSONField(b, false, "practice_management_system_refresh_date", p.PracticeManagementSystemRefreshAt)
-	return append(b, '}')
-}

@@ -50,11 +50,16 @@ func TestAppendJSONMatchesEncoder(t *testing.T) {
 		if got, want := append(k.appendJSON(nil), '\n'), encoderJSON(k); !bytes.Equal(got, want) {
 			t.Fatalf("keyResponse %d:\n got %s\nwant %s", i, got, want)
 		}
-		var items []practiceItem
+		var items []listItem
 		if i%7 != 0 {
-			items = []practiceItem{}
+			items = []listItem{}
 			for range r.IntN(3) {
-				items = append(items, practiceItem{s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s()})
+				items = append(items, authorizedPracticeItem{s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(),
+					s(), s(), s(), s(), s(), s(), s(), s(), s(), s()})
+			}
+			if r.IntN(2) == 0 { // its MarshalJSON is appendJSON: the encoder checks it is valid JSON
+				items = append(items, practiceDataItem{r.IntN(2) == 0, s(), s(), s(), s(), s(), s(), s(), s(), s(),
+					s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s()})
 			}
 		}
 		e := listEnvelope{s(), s(), s(), s(), pagination{s(), s(), s(), s(), s()}, items}
@@ -68,14 +73,15 @@ func TestAppendJSONMatchesEncoder(t *testing.T) {
 // encoding/json and as written now.
 func BenchmarkAnswerJSON(b *testing.B) {
 	p := DefaultPractices()[0]
-	it := practiceItem{OfficeID: p.OfficeID, PracticeID: p.PracticeID, SecretKey: p.SecretKey, PracticeName: p.Name,
-		PracticeManagementSystem: p.PMS, PracticeManagementSystemVersion: p.PMSVersion, Domain: "Dental",
-		Address: p.Address, City: p.City, State: p.State, Zip: p.Zip, Email: p.Email,
-		Href:           "http://127.0.0.1:8089/v4/practices?office_id=D36225&practice_id=1",
-		DataInsertDate: "2026-02-10T04:00:28", DataSynchronizationDate: "2026-02-10T03:55:28",
-		PracticeManagementSystemRefreshAt: "2026-02-10T03:00:28"}
-	link := "http://127.0.0.1:8089/v4/authorized_practices?limit=50&offset=0&show=all"
-	e := listEnvelope{"0", "50", "1", "0", pagination{link, "", link, "", link}, []practiceItem{it}}
+	it := authorizedPracticeItem{Href: "http://127.0.0.1:8089/v4/authorized_practices/D36225", City: p.City,
+		State: p.State, PracticeID: p.PracticeID, Address: p.Address, Zip: p.Zip, OfficeID: p.OfficeID,
+		Domain: "Dental", SecretKey: p.SecretKey, PracticeName: p.Name, PracticeManagementSystem: p.PMS,
+		PracticeManagementSystemRefreshDate: "2026-02-10T03:00:28", DataSynchronizationDate: "2026-02-10T03:55:28",
+		DataInsertDate: "2026-02-10T04:00:28", PracticeManagementSystemVersion: p.PMSVersion,
+		PracticeManagementSystemRefreshDateTimeZone: p.TimeZone, PartnerID: p.PartnerID,
+		DifferenceInMinutes: p.DifferenceInMinutes}
+	link := "http://127.0.0.1:8089/v4/authorized_practices?offset=0&limit=50"
+	e := listEnvelope{"0", "50", "1", "0", pagination{link, "", link, "", link}, []listItem{it}}
 	b.Run("impl=encoding_json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -51,6 +51,7 @@ type config struct {
 	logger                *slog.Logger
 	adminHosts            []string // Host values, besides loopback ones, the admin API answers
 	limits                Limits
+	listing               listing // the practice lists' settings (authorized.go)
 }
 
 // Limits are the mock's rate limits; a zero field is off.

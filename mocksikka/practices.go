@@ -2,30 +2,10 @@ package mocksikka
 
 import (
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
-
-// practiceItem is one practice in a list envelope; every value is a string.
-type practiceItem struct {
-	OfficeID                          string `json:"office_id"`
-	PracticeID                        string `json:"practice_id"`
-	SecretKey                         string `json:"secret_key,omitempty"`
-	PracticeName                      string `json:"practice_name"`
-	PracticeManagementSystem          string `json:"practice_management_system"`
-	PracticeManagementSystemVersion   string `json:"practice_management_system_version"`
-	Domain                            string `json:"domain"`
-	Address                           string `json:"address"`
-	City                              string `json:"city"`
-	State                             string `json:"state"`
-	Zip                               string `json:"zip"`
-	Email                             string `json:"email"`
-	Href                              string `json:"href"`
-	DataInsertDate                    string `json:"data_insert_date"`
-	DataSynchronizationDate           string `json:"data_synchronization_date"`
-	PracticeManagementSystemRefreshAt string `json:"practice_management_system_refresh_date"`
-}
 
 // pagination holds absolute links to pages of a list; "" when there is no such page.
 type pagination struct {
@@ -38,146 +18,102 @@ type pagination struct {
 
 // listEnvelope is Sikka's envelope of every list endpoint; every value is a string.
 type listEnvelope struct {
-	Offset        string         `json:"offset"`
-	Limit         string         `json:"limit"`
-	TotalCount    string         `json:"total_count"`
-	ExecutionTime string         `json:"execution_time"`
-	Pagination    pagination     `json:"pagination"`
-	Items         []practiceItem `json:"items"`
+	Offset        string     `json:"offset"`
+	Limit         string     `json:"limit"`
+	TotalCount    string     `json:"total_count"`
+	ExecutionTime string     `json:"execution_time"`
+	Pagination    pagination `json:"pagination"`
+	Items         []listItem `json:"items"`
 }
 
-// item renders p as Sikka lists it.
-func (c *call) item(p practiceRec, now time.Time, withSecret bool) practiceItem {
-	it := practiceItem{
-		OfficeID:                          p.OfficeID,
-		PracticeID:                        p.PracticeID,
-		PracticeName:                      p.Name,
-		PracticeManagementSystem:          p.PMS,
-		PracticeManagementSystemVersion:   p.PMSVersion,
-		Domain:                            "Dental",
-		Address:                           p.Address,
-		City:                              p.City,
-		State:                             p.State,
-		Zip:                               p.Zip,
-		Email:                             p.Email,
-		Href:                              c.baseURL() + "/v4/practices?office_id=" + url.QueryEscape(p.OfficeID) + "&practice_id=" + url.QueryEscape(p.PracticeID),
-		DataInsertDate:                    p.added.UTC().Format(sikkaTime),
-		DataSynchronizationDate:           now.Add(-5 * time.Minute).UTC().Format(sikkaTime),
-		PracticeManagementSystemRefreshAt: now.Add(-time.Hour).UTC().Format(sikkaTime),
+// authKey authenticates c by key (its Request-Key header or request_key query), counting the
+// call on the key when count is set. It returns nil and the key's state (keyMissing for no
+// key) when the key is not usable; the caller then answers with c.failKey. The caller holds
+// s.mu.
+func (s *Server) authKey(c *call, key string, now time.Time, count bool) (*keyPair, keyState) {
+	if key == "" {
+		return nil, keyMissing
 	}
-	if withSecret {
-		it.SecretKey = p.SecretKey
-	}
-	return it
-}
-
-// authKey authenticates c by key (its Request-Key header), counting the call on the key when count
-// is set. It answers 401 and returns nil when the key is missing or not usable. The caller
-// holds s.mu.
-func (s *Server) authKey(c *call, key string, now time.Time, count bool) *keyPair {
-	k, ok := s.store.usableKey(key, now)
-	if !ok {
-		return nil
+	k, st := s.store.lookupKey(key, now)
+	if st != keyActive {
+		return nil, st
 	}
 	if count {
 		k.requestCount++
 	}
 	c.e.Auth, c.e.OfficeID, c.e.AppID = "request_key", k.officeID, k.appID
-	return k
+	return k, st
 }
 
-func (c *call) failKey() {
-	c.fail(http.StatusUnauthorized, codeBadRequestKey, "Invalid request key", longMessages[codeBadRequestKey])
+// failKey answers that the request key is no good, as checkRequestKey does: 400 API1004 for a
+// missing, unknown or revoked key, 400 API1025 for an expired one. (checkRequestKey answers
+// first; this covers a key that expired or was revoked in between.)
+func (c *call) failKey(st keyState) { c.keyRejected(st) }
+
+// failApp answers that the App-Id and App-Key headers were refused.
+func (c *call) failApp() {
+	c.fail(http.StatusUnauthorized, codeBadCredentials, authFailed, credentialsIncorrect)
 }
 
-// authorizedPractices answers GET /v4/authorized_practices: by Request-Key, the practices of
-// the key's office; by App-Id and App-Key, those of every office that authorized the app.
-func (s *Server) authorizedPractices(c *call) {
-	page, ok := c.pageQuery()
-	if !ok {
-		return
+// requestKey returns the request key of c: its Request-Key header, else its request_key
+// query parameter (Sikka lists request_key as a parameter and puts it in the href of a key).
+func (c *call) requestKey() string {
+	if k := c.r.Header.Get("Request-Key"); k != "" {
+		return k
 	}
-	all := c.query().Get("show") == "all"
-	s.mu.Lock()
-	now := s.clock.now()
-	var offices map[string]bool
-	switch {
-	case c.r.Header.Get("Request-Key") != "":
-		if k := s.authKey(c, c.r.Header.Get("Request-Key"), now, true); k != nil {
-			offices = map[string]bool{k.officeID: true}
-		}
-	case c.r.Header.Get("App-Id") != "" || c.r.Header.Get("App-Key") != "":
-		appID := c.r.Header.Get("App-Id")
-		c.e.AppID = appID
-		if s.checkApp(appID, c.r.Header.Get("App-Key")) {
-			c.e.Auth = "app_key"
-			offices = s.store.authorized[appID]
-			if offices == nil {
-				offices = map[string]bool{}
-			}
-		} else {
-			s.mu.Unlock()
-			c.fail(http.StatusUnauthorized, codeBadApp, "Invalid app credentials", longMessages[codeBadApp])
-			return
-		}
-	}
-	if offices == nil {
-		s.mu.Unlock()
-		c.failKey()
-		return
-	}
-	var items []practiceItem
-	for _, p := range s.practices {
-		if offices[p.OfficeID] && (all || p.PracticeID == "1") {
-			items = append(items, c.item(p, now, true))
-		}
-	}
-	s.mu.Unlock()
-	c.list(page, items)
+	return c.query().Get("request_key")
 }
 
-// practicesList answers GET /v4/practices: the practices of the key's office, without secrets.
+// practicesList answers GET /v4/practices (Request-Key, header or query): the practices of
+// the key's office in Sikka's /v4/practices shape (no office_id, no secret_key), ordered by
+// practice_id; query practice_id keeps that practice only, fields=get_all adds the get_all
+// fields.
 func (s *Server) practicesList(c *call) {
 	page, ok := c.pageQuery()
 	if !ok {
 		return
 	}
+	q := c.query()
+	practiceID, all := q.Get("practice_id"), q.Get("fields") == "get_all"
 	s.mu.Lock()
 	now := s.clock.now()
-	k := s.authKey(c, c.r.Header.Get("Request-Key"), now, true)
-	var items []practiceItem
+	k, st := s.authKey(c, c.requestKey(), now, true)
+	var recs []practiceRec
 	if k != nil {
 		for _, p := range s.practices {
-			if p.OfficeID == k.officeID {
-				items = append(items, c.item(p, now, false))
+			if p.OfficeID == k.officeID && (practiceID == "" || p.PracticeID == practiceID) {
+				recs = append(recs, p)
 			}
 		}
 	}
+	emptyOK := s.initial.listing.emptyAs200
 	s.mu.Unlock()
 	if k == nil {
-		c.failKey()
+		c.failKey(st)
 		return
 	}
-	c.list(page, items)
+	slices.SortStableFunc(recs, byOfficeThenPractice)
+	items := make([]listItem, len(recs))
+	for i, p := range recs {
+		items[i] = c.practiceItem(p, all)
+	}
+	c.list(page, items, emptyOK)
 }
 
 // requestKeyInfo answers GET /v4/request_key_info for the key in the Request-Key header (or
 // the request_key query parameter, as in the href of a key). It does not count as a call.
 func (s *Server) requestKeyInfo(c *call) {
-	key := c.r.Header.Get("Request-Key")
-	if key == "" {
-		key = c.query().Get("request_key")
-	}
+	key := c.requestKey()
 	s.mu.Lock()
 	now := s.clock.now()
-	k := s.authKey(c, key, now, false)
+	k, st := s.authKey(c, key, now, false)
 	var resp keyResponse
 	if k != nil {
 		resp = c.keyResponse(k, now, false)
 	}
 	s.mu.Unlock()
 	if k == nil {
-		c.failKey()
+		c.failKey(st)
 		return
 	}
 	c.json(http.StatusOK, resp)
@@ -210,26 +146,26 @@ func (c *call) pageQuery() (pageRequest, bool) {
 	return p, true
 }
 
-// list answers with the page of items in the list envelope.
-func (c *call) list(p pageRequest, items []practiceItem) {
+// list answers with the page of items in the list envelope. No item at all is 204 with no
+// body (API2005), or with emptyOK 200 and "items":[]; a page past the last one is 200 with
+// "items":[]. The pagination links are absolute, "?offset=N&limit=M" with every filter
+// dropped, as Sikka writes them; previous is "" on page 0 and next "" on the last page.
+func (c *call) list(p pageRequest, items []listItem, emptyOK bool) {
 	began := time.Now()
 	total := len(items)
+	if total == 0 && !emptyOK {
+		c.noContent()
+		return
+	}
 	pages := max((total+p.limit-1)/p.limit, 1)
-	page := []practiceItem{}
+	page := []listItem{}
 	if p.offset < pages {
 		lo := p.offset * p.limit
 		page = append(page, items[min(lo, total):min(lo+p.limit, total)]...)
 	}
-	// What url.Values{limit, offset[, show]}.Encode() writes (keys sorted,
-	// values that need no escaping), built without the map.
-	base := c.baseURL() + c.r.URL.Path + "?limit=" + strconv.Itoa(p.limit) + "&offset="
-	show := ""
-	if c.query().Get("show") == "all" {
-		show = "&show=all"
-	}
-	link := func(n int) string {
-		return base + strconv.Itoa(n) + show
-	}
+	base := c.baseURL() + c.r.URL.Path + "?offset="
+	limit := "&limit=" + strconv.Itoa(p.limit)
+	link := func(n int) string { return base + strconv.Itoa(n) + limit }
 	pg := pagination{First: link(0), Current: link(p.offset), Last: link(pages - 1)}
 	if p.offset > 0 {
 		pg.Previous = link(min(p.offset-1, pages-1))

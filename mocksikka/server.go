@@ -79,6 +79,7 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/v4/refresh_key":          {"DELETE": api(s.revokeRefreshKey)},
 		"/v4/request_key_info":     {"GET": key(s.requestKeyInfo)},
 		"/v4/authorized_practices": {"GET": {handle: s.authorizedPractices, auth: authKeyOrApp}},
+		authorizedPracticePath:     {"GET": {handle: s.authorizedPractice, auth: authKeyOrApp}},
 		"/v4/practices":            {"GET": key(s.practicesList)},
 		"/_mock/reset":             {"POST": adm(s.adminReset)},
 		"/_mock/apps":              {"POST": adm(s.adminAddApp)},
@@ -102,7 +103,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:   clip(r.URL.Path),
 		Query:  maskQuery(r.URL.RawQuery),
 	}}
-	methods, known := s.routes[r.URL.Path]
+	methods, known := s.routes[routeKey(r.URL.Path)]
 	rt, allowed := methods[r.Method]
 	admin := rt.admin || strings.HasPrefix(r.URL.Path, "/_mock/")
 	api := !admin && !strings.HasPrefix(r.URL.Path, "/portal/") // Sikka's API: rate headers, gzip

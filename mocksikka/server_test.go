@@ -117,6 +117,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, mocksikka.Practice{
 		OfficeID: "D36225", PracticeID: "1", SecretKey: mocksikka.DefaultSecretKey, Name: "Happy Dental Clinic",
 		PMS: "Dentrix", PMSVersion: "G7", Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6",
-		Email: "frontdesk@happydental.example",
+		Email: "frontdesk@happydental.example", Phone: "416-555-0134", TimeZone: "Eastern Standard Time",
+		DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "36225",
 	}, ps[0])
 }

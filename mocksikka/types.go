@@ -67,12 +67,27 @@ type Practice struct {
 	PMS string `json:"practice_management_system"`
 	// PMSVersion is the version of the practice-management system.
 	PMSVersion string `json:"practice_management_system_version,omitempty"`
-	// Address, City, State, Zip and Email describe the practice.
+	// Address, City, State, Zip, Email and Phone describe the practice (Email and Phone appear
+	// in /v4/practices only, as in Sikka's examples).
 	Address string `json:"address,omitempty"`
 	City    string `json:"city,omitempty"`
 	State   string `json:"state,omitempty"`
 	Zip     string `json:"zip,omitempty"`
 	Email   string `json:"email,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	// TimeZone is the Windows name of the server's zone ("Eastern Standard Time") and
+	// DifferenceInMinutes its distance from UTC in minutes ("300"), as authorized_practices
+	// lists them.
+	TimeZone            string `json:"practice_management_system_refresh_date_time_zone,omitempty"`
+	DifferenceInMinutes string `json:"difference_in_minutes,omitempty"`
+	// FinancialSystem and FinancialSystemVersion name an accounting system linked to the
+	// practice; usually empty.
+	FinancialSystem        string `json:"financial_system,omitempty"`
+	FinancialSystemVersion string `json:"financial_system_version,omitempty"`
+	// PartnerID and CustomerID are Sikka's partner and customer ids of the practice
+	// (partner_id in authorized_practices, cust_id in /v4/practices).
+	PartnerID  string `json:"partner_id,omitempty"`
+	CustomerID string `json:"cust_id,omitempty"`
 }
 
 // DefaultApp returns the app registered when no WithApps option is given: DefaultAppID,
@@ -97,25 +112,31 @@ func DefaultPractices() []Practice {
 			OfficeID: DefaultOfficeID, PracticeID: "1", SecretKey: DefaultSecretKey,
 			Name: "Happy Dental Clinic", PMS: "Dentrix", PMSVersion: "G7",
 			Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6",
-			Email: "frontdesk@happydental.example",
+			Email: "frontdesk@happydental.example", Phone: "416-555-0134",
+			TimeZone: "Eastern Standard Time", DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "36225",
 		},
 		{
 			OfficeID: "E48213", PracticeID: "1", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
 			Name: "Maple Leaf Family Dentistry", PMS: "Eaglesoft", PMSVersion: "21.20",
 			Address: "456 Queen Street West", City: "Toronto", State: "ON", Zip: "M5V 2A9",
-			Email: "office@mapleleafdental.example",
+			Email: "office@mapleleafdental.example", Phone: "416-555-0178",
+			TimeZone: "Eastern Standard Time", DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "48213",
+			FinancialSystem: "QuickBooks", FinancialSystemVersion: "2024",
 		},
 		{
 			OfficeID: "E48213", PracticeID: "2", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
 			Name: "Maple Leaf Family Dentistry - West End", PMS: "Eaglesoft", PMSVersion: "21.20",
 			Address: "980 Bloor Street West", City: "Toronto", State: "ON", Zip: "M6H 1L5",
-			Email: "west@mapleleafdental.example",
+			Email: "west@mapleleafdental.example", Phone: "416-555-0199",
+			TimeZone: "Eastern Standard Time", DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "48213",
+			FinancialSystem: "QuickBooks", FinancialSystemVersion: "2024",
 		},
 		{
 			OfficeID: "O77104", PracticeID: "1", SecretKey: "Zk3Lp9Qw2Er7Ty5Ui1Op4As8Df6Gh0Jk2Lz9Xc3Vb7N=",
 			Name: "Bright Smiles Orthodontics", PMS: "Opendental", PMSVersion: "23.1.42",
 			Address: "789 Rue Sainte-Catherine", City: "Montreal", State: "QC", Zip: "H3B 1B5",
-			Email: "hello@brightsmiles.example",
+			Email: "hello@brightsmiles.example", Phone: "514-555-0112",
+			TimeZone: "Eastern Standard Time", DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "77104",
 		},
 	}
 }

@@ -199,6 +199,12 @@ start_vault
 log "go vet ./..."
 go vet ./...
 
+# A merge's leftover conflict markers in any tracked file fail the run.
+if git grep -nE '^(<<<<<<<|>>>>>>>)( |$)' -- . ':!*.txt' 2>/dev/null; then
+	echo "conflict markers left in the files above" >&2
+	exit 1
+fi
+
 check_min_versions
 run_govulncheck
 

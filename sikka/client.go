@@ -23,8 +23,9 @@ const (
 	// DefaultMaxAttempts is how many attempts a retryable call makes at most,
 	// the first one included.
 	DefaultMaxAttempts = 3
-	// DefaultMaxRetryWait is the longest Retry-After the client waits out;
-	// Sikka asking for longer ends the call with the error at once.
+	// DefaultMaxRetryWait is the longest wait Sikka may ask for (Retry-After,
+	// or X-Rate-Limit-Reset on a 429) that the client waits out; Sikka
+	// asking for longer ends the call with the error at once.
 	DefaultMaxRetryWait = 30 * time.Second
 	// DefaultPageSize is the limit asked for per page of a list.
 	DefaultPageSize = 50
@@ -40,7 +41,8 @@ const (
 // Every method takes the caller's context first; its cancellation or
 // deadline ends the call, waits between retries included. Every error is an
 // *Error matching at most one of ErrInvalidGrant, ErrUnauthorized,
-// ErrRateLimited and ErrUnavailable. No secret (app key, code, secret key,
+// ErrRateLimited, ErrUnavailable and ErrNoSuchPractice, and, for a call that
+// sent a request key, possibly ErrKeyRejected besides. No secret (app key, code, secret key,
 // request key, refresh key) ever appears in an error's text or in a log line
 // the client writes.
 type Client struct {
@@ -131,6 +133,7 @@ const (
 	pathRequestKey          = "/v4/request_key"
 	pathRequestKeyInfo      = "/v4/request_key_info"
 	pathAuthorizedPractices = "/v4/authorized_practices"
+	pathRefreshKey          = "/v4/refresh_key"
 )
 
 // errNoRequestKey: a 2xx answer to a grant without a request key.
@@ -239,8 +242,9 @@ func (c *Client) grant(ctx context.Context, op string, mode retryMode, fields ma
 // RequestKeyInfo asks Sikka about a request key (GET /v4/request_key_info,
 // header Request-Key): whom it was issued to, its status and expiry. The
 // returned Key's RequestKey is requestKey when Sikka does not repeat it.
-// Retried on 429, 5xx and transport failures. Errors: ErrUnauthorized
-// (unknown, expired or revoked key; empty key), ErrRateLimited,
+// Retried on 429, 5xx and transport failures. Errors: ErrKeyRejected
+// (unknown, expired or revoked key: 400 API1004 or API1025, or 401/403,
+// which match ErrUnauthorized too; an empty key), ErrRateLimited,
 // ErrUnavailable.
 func (c *Client) RequestKeyInfo(ctx context.Context, requestKey string) (*Key, error) {
 	const op = "RequestKeyInfo"
@@ -249,12 +253,13 @@ func (c *Client) RequestKeyInfo(ctx context.Context, requestKey string) (*Key, e
 	}
 	var key Key
 	err := c.do(ctx, &request{
-		op:      op,
-		method:  http.MethodGet,
-		path:    pathRequestKeyInfo,
-		header:  http.Header{"Request-Key": {requestKey}},
-		mode:    retryIdempotent,
-		secrets: scrubber{c.appKey, requestKey},
+		op:         op,
+		method:     http.MethodGet,
+		path:       pathRequestKeyInfo,
+		header:     http.Header{"Request-Key": {requestKey}},
+		mode:       retryIdempotent,
+		requestKey: true,
+		secrets:    scrubber{c.appKey, requestKey},
 	}, func(b []byte, receivedAt time.Time) error {
 		k, err := parseKey(b, receivedAt)
 		if err != nil {
@@ -272,28 +277,65 @@ func (c *Client) RequestKeyInfo(ctx context.Context, requestKey string) (*Key, e
 	return &key, nil
 }
 
-// RevokeKey asks Sikka to revoke a request key (DELETE /v4/request_key,
-// header Request-Key; Sikka's support for it is unconfirmed). Callers
-// disconnecting a practice treat it as best effort: log a failure and go on.
-// Retried on 429, 5xx and transport failures. A key Sikka no longer knows
-// typically gives ErrUnauthorized, which a caller may take as done.
+// RevokeKey asks Sikka to end a request key's session (DELETE
+// /v4/request_key, headers Request-Key and Content-Type); Sikka answers 200
+// with the API0002 envelope ("Request Session terminated successfully"),
+// and any 2xx without an error envelope is success. Callers disconnecting a
+// practice treat it as best effort: log a failure and go on. Retried on 429,
+// 5xx and transport failures. A key Sikka no longer accepts gives
+// ErrKeyRejected (400 API1004 or API1025, or 401/403), which a caller may
+// take as done.
 func (c *Client) RevokeKey(ctx context.Context, requestKey string) error {
 	const op = "RevokeKey"
 	if requestKey == "" {
 		return errEmptyRequestKey(op)
 	}
 	return c.do(ctx, &request{
-		op:      op,
-		method:  http.MethodDelete,
-		path:    pathRequestKey,
-		header:  http.Header{"Request-Key": {requestKey}},
+		op:         op,
+		method:     http.MethodDelete,
+		path:       pathRequestKey,
+		header:     http.Header{"Request-Key": {requestKey}, "Content-Type": {"application/json"}},
+		mode:       retryIdempotent,
+		requestKey: true,
+		secrets:    scrubber{c.appKey, requestKey},
+	}, func([]byte, time.Time) error { return nil })
+}
+
+// RevokeRefreshKey asks Sikka to delete a refresh key (DELETE
+// /v4/refresh_key, headers Refresh-Key, App-Id, App-Key and Content-Type);
+// Sikka answers 200 with the API0002 envelope, and any 2xx without an error
+// envelope is success. A refresh key lives until deleted, so a practice
+// disconnecting should have it deleted; callers treat it as best effort.
+// Retried on 429, 5xx and transport failures.
+//
+// Errors: ErrInvalidGrant, without a request, for an empty refresh key;
+// ErrUnauthorized (401/403: wrong app id or key, or a refresh key Sikka
+// refuses); a 400 matches no sentinel (Sikka does not document its answer
+// to an unknown or deleted refresh key: Error.Envelope.ErrorCode says which,
+// API1004 presumably); ErrRateLimited; ErrUnavailable. ErrKeyRejected never
+// matches: the call sends no request key.
+func (c *Client) RevokeRefreshKey(ctx context.Context, refreshKey string) error {
+	const op = "RevokeRefreshKey"
+	if refreshKey == "" {
+		return &Error{Op: op, kind: ErrInvalidGrant, Err: errors.New("empty refresh key")}
+	}
+	return c.do(ctx, &request{
+		op:     op,
+		method: http.MethodDelete,
+		path:   pathRefreshKey,
+		header: http.Header{
+			"Refresh-Key":  {refreshKey},
+			"App-Id":       {c.appID},
+			"App-Key":      {c.appKey},
+			"Content-Type": {"application/json"},
+		},
 		mode:    retryIdempotent,
-		secrets: scrubber{c.appKey, requestKey},
+		secrets: scrubber{c.appKey, refreshKey},
 	}, func([]byte, time.Time) error { return nil })
 }
 
 func errEmptyRequestKey(op string) error {
-	return &Error{Op: op, kind: ErrUnauthorized, Err: errors.New("empty request key")}
+	return &Error{Op: op, kind: ErrUnauthorized, keyRejected: true, Err: errors.New("empty request key")}
 }
 
 // AuthorizedPractices lists the practices a request key may read (GET
@@ -307,17 +349,20 @@ func errEmptyRequestKey(op string) error {
 // total_count items were read, when the pagination object has no next link,
 // when a page brings nothing new, or, for a list without total_count nor
 // pagination, after a short page. Duplicates (same office and practice id)
-// and items without an office id are dropped; order is the server's. An
-// empty body means no practices. More than the page cap (WithMaxPages) is
-// ErrUnavailable. Each page is retried on 429, 5xx and transport failures.
-// Errors: ErrUnauthorized (unknown, expired or revoked key; empty key),
+// and items without an office id are dropped; order is the server's. No
+// content (a 204, an empty body, or Sikka's API2005 envelope in a 2xx
+// answer) is an empty page: no practices, or, after the first page, the end
+// of the list. More than the page cap (WithMaxPages) is ErrUnavailable. Each
+// page is retried on 429, 5xx and transport failures. Errors:
+// ErrKeyRejected (unknown, expired or revoked key: 400 API1004 or API1025,
+// or 401/403, which match ErrUnauthorized too; an empty key),
 // ErrRateLimited, ErrUnavailable.
 func (c *Client) AuthorizedPractices(ctx context.Context, requestKey string) ([]Practice, error) {
 	const op = "AuthorizedPractices"
 	if requestKey == "" {
 		return nil, errEmptyRequestKey(op)
 	}
-	return c.listPractices(ctx, op, http.Header{"Request-Key": {requestKey}}, scrubber{c.appKey, requestKey})
+	return c.listPractices(ctx, op, http.Header{"Request-Key": {requestKey}}, true, scrubber{c.appKey, requestKey})
 }
 
 // AuthorizedPracticesForApp lists every practice that authorized the app,
@@ -326,10 +371,56 @@ func (c *Client) AuthorizedPractices(ctx context.Context, requestKey string) ([]
 // for AuthorizedPractices; ErrUnauthorized means a wrong app id or key.
 func (c *Client) AuthorizedPracticesForApp(ctx context.Context) ([]Practice, error) {
 	const op = "AuthorizedPracticesForApp"
-	return c.listPractices(ctx, op, http.Header{"App-Id": {c.appID}, "App-Key": {c.appKey}}, scrubber{c.appKey})
+	return c.listPractices(ctx, op, http.Header{"App-Id": {c.appID}, "App-Key": {c.appKey}}, false, scrubber{c.appKey})
 }
 
-func (c *Client) listPractices(ctx context.Context, op string, header http.Header, secrets scrubber) ([]Practice, error) {
+// AuthorizedPractice returns the practice of one office that authorized the
+// app (GET /v4/authorized_practices/{office_id}, headers App-Id and App-Key).
+// Sikka does not document this answer: the client takes the list envelope,
+// a bare array or a bare practice object, and returns the item of that
+// office, preferring practice id "1" as PrimaryPractice does. Retried on
+// 429, 5xx and transport failures.
+//
+// Errors: ErrNoSuchPractice (404, no content, or no item of that office,
+// the last two with StatusCode 0; an empty office id), ErrUnauthorized (wrong app id or key),
+// ErrRateLimited, ErrUnavailable.
+func (c *Client) AuthorizedPractice(ctx context.Context, officeID string) (*Practice, error) {
+	const op = "AuthorizedPractice"
+	path := pathAuthorizedPractices + "/" + url.PathEscape(officeID)
+	if officeID == "" || officeID == "." || officeID == ".." {
+		return nil, &Error{Op: op, kind: ErrNoSuchPractice, Err: errors.New("empty or invalid office id")}
+	}
+	var (
+		p     Practice
+		found bool
+	)
+	err := c.do(ctx, &request{
+		op:       op,
+		method:   http.MethodGet,
+		path:     path,
+		header:   http.Header{"App-Id": {c.appID}, "App-Key": {c.appKey}},
+		mode:     retryIdempotent,
+		notFound: ErrNoSuchPractice,
+		secrets:  scrubber{c.appKey},
+	}, func(b []byte, _ time.Time) error {
+		items, err := parsePracticeOrPage(b)
+		if err != nil {
+			return err
+		}
+		p, found = PrimaryPractice(items, officeID)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &Error{Op: op, Endpoint: http.MethodGet + " " + path,
+			kind: ErrNoSuchPractice, Err: errors.New("the answer does not list that office")}
+	}
+	return &p, nil
+}
+
+func (c *Client) listPractices(ctx context.Context, op string, header http.Header, byRequestKey bool, secrets scrubber) ([]Practice, error) {
 	var (
 		out     []Practice
 		seen    = make(map[string]bool)
@@ -354,9 +445,10 @@ func (c *Client) listPractices(ctx context.Context, op string, header http.Heade
 				"offset": {fmt.Sprint(page)},
 				"show":   {"all"},
 			},
-			header:  header,
-			mode:    retryIdempotent,
-			secrets: secrets,
+			header:     header,
+			mode:       retryIdempotent,
+			requestKey: byRequestKey,
+			secrets:    secrets,
 		}, func(b []byte, _ time.Time) error {
 			var err error
 			pg, err = parsePracticePage(b)

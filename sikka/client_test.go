@@ -39,6 +39,23 @@ func requireSikkaError(t *testing.T, err error, op string, want error) *sikka.Er
 	return se
 }
 
+// requireKeyRejected asserts that err is an *Error of op saying the request
+// key is no good (ErrKeyRejected), whichever documented answer Sikka gave:
+// 400 API1004/API1025, or 401/403, which match ErrUnauthorized too.
+func requireKeyRejected(t *testing.T, err error, op string) *sikka.Error {
+	t.Helper()
+	require.ErrorIs(t, err, sikka.ErrKeyRejected)
+	var se *sikka.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, op, se.Op)
+	unauthorized := se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden || se.StatusCode == 0
+	assert.Equal(t, unauthorized, errors.Is(err, sikka.ErrUnauthorized), "ErrUnauthorized only for 401/403: %v", err)
+	for _, s := range []error{sikka.ErrInvalidGrant, sikka.ErrRateLimited, sikka.ErrUnavailable, sikka.ErrNoSuchPractice} {
+		assert.False(t, errors.Is(err, s), "errors.Is(err, %v) for %v", s, err)
+	}
+	return se
+}
+
 func TestGrantsAgainstMock(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -71,7 +88,7 @@ func TestGrantsAgainstMock(t *testing.T) {
 	assert.Equal(t, sikka.Practice{
 		OfficeID: mocksikka.DefaultOfficeID, PracticeID: "1", SecretKey: mocksikka.DefaultSecretKey,
 		Name: "Happy Dental Clinic", PMS: "Dentrix", PMSRaw: "Dentrix", PMSVersion: "G7", Domain: "Dental",
-		Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6", Email: "frontdesk@happydental.example",
+		Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6", // no email: not a documented field
 	}, p)
 
 	// refresh_key, an hour before expiry
@@ -83,7 +100,7 @@ func TestGrantsAgainstMock(t *testing.T) {
 	assert.Equal(t, mocksikka.DefaultOfficeID, refreshed.IssuedTo)
 	assert.Equal(t, start.Add(47*time.Hour), refreshed.Expiry)
 	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-	requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "RequestKeyInfo")
 	_, err = f.client.RefreshKey(ctx, key.RefreshKey)
 	requireSikkaError(t, err, "RefreshKey", sikka.ErrUnauthorized)
 
@@ -96,9 +113,9 @@ func TestGrantsAgainstMock(t *testing.T) {
 	// revocation
 	require.NoError(t, f.client.RevokeKey(ctx, minted.RequestKey))
 	_, err = f.client.AuthorizedPractices(ctx, minted.RequestKey)
-	requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "AuthorizedPractices")
 	err = f.client.RevokeKey(ctx, minted.RequestKey)
-	requireSikkaError(t, err, "RevokeKey", sikka.ErrUnauthorized)
+	requireKeyRejected(t, err, "RevokeKey")
 
 	assert.Equal(t, 1, f.mock.Count(grantEndpoint, "authorization_code"))
 	assert.Equal(t, 2, f.mock.Count(grantEndpoint, "refresh_key"))
@@ -130,9 +147,17 @@ func TestAuthorizedPracticesForApp(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 
+	// Sikka's Quickstart: the default app is onboarded (the Marketplace
+	// path), so a fresh mock lists every configured practice.
 	practices, err := f.client.AuthorizedPracticesForApp(ctx)
 	require.NoError(t, err)
-	assert.Empty(t, practices, "no practice authorized the app yet")
+	assert.Len(t, practices, 4, "the configured practices, onboarded")
+
+	// An app nobody onboarded sees the practices that authorized it only.
+	f.mock = mocksikka.New(mocksikka.WithClock(start), mocksikka.WithOnboardedApps())
+	practices, err = f.client.AuthorizedPracticesForApp(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, practices, "no practice authorized the app yet (204: no content)")
 
 	for _, office := range []string{mocksikka.DefaultOfficeID, "E48213", "O77104"} {
 		f.code(office) // authorizing is enough; the code need not be exchanged
@@ -198,8 +223,10 @@ func TestPaginationAgainstMock(t *testing.T) {
 		f.mock.ClearJournal()
 		practices, err := f.client.AuthorizedPracticesForApp(ctx)
 		require.NoError(t, err)
-		assert.Len(t, practices, 23+12)
-		assert.Equal(t, 7, f.mock.Count(practicesEndpoint, ""))
+		// The default app is onboarded: it sees every configured practice,
+		// the mock's 4 defaults too.
+		assert.Len(t, practices, 4+23+12)
+		assert.Equal(t, 8, f.mock.Count(practicesEndpoint, ""))
 	})
 
 	t.Run("exact multiple of the page size", func(t *testing.T) {
@@ -259,10 +286,10 @@ func TestErrorsAgainstMock(t *testing.T) {
 		_, err = f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, "")
 		requireSikkaError(t, err, "RequestKey", sikka.ErrInvalidGrant)
 		_, err = f.client.AuthorizedPractices(ctx, "")
-		requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "AuthorizedPractices")
 		_, err = f.client.RequestKeyInfo(ctx, "")
-		requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
-		requireSikkaError(t, f.client.RevokeKey(ctx, ""), "RevokeKey", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "RequestKeyInfo")
+		requireKeyRejected(t, f.client.RevokeKey(ctx, ""), "RevokeKey")
 		assert.Empty(t, f.mock.Journal())
 	})
 	t.Run("wrong app key", func(t *testing.T) {
@@ -280,12 +307,12 @@ func TestErrorsAgainstMock(t *testing.T) {
 	t.Run("unknown and expired request keys", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.client.AuthorizedPractices(ctx, "unknown-request-key")
-		requireSikkaError(t, err, "AuthorizedPractices", sikka.ErrUnauthorized)
+		requireKeyRejected(t, err, "AuthorizedPractices")
 		key := f.connect(mocksikka.DefaultOfficeID)
 		f.mock.Advance(24*time.Hour + time.Second)
 		_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-		requireSikkaError(t, err, "RequestKeyInfo", sikka.ErrUnauthorized)
-		assert.Equal(t, 1, f.mock.Count(infoEndpoint, ""), "a 401 is not retried")
+		requireKeyRejected(t, err, "RequestKeyInfo")
+		assert.Equal(t, 1, f.mock.Count(infoEndpoint, ""), "a rejected key is not retried")
 	})
 	t.Run("rate limited for longer than the maximum wait", func(t *testing.T) {
 		f := newFixture(t)

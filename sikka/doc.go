@@ -13,12 +13,23 @@
 //	practices, err := c.AuthorizedPractices(ctx, key.RequestKey)
 //	practice, ok := sikka.PrimaryPractice(practices, key.IssuedTo)
 //
-//	// 3. Before key.Expiry (24 hours; refresh with about an hour left):
+//	// 3. Before key.Expiry (24 hours; refresh with about an hour left), or
+//	//    as soon as a call says the request key is no good
+//	//    (errors.Is(err, sikka.ErrKeyRejected)):
 //	key, err = c.RefreshKey(ctx, key.RefreshKey)
 //	if errors.Is(err, sikka.ErrUnauthorized) || errors.Is(err, sikka.ErrInvalidGrant) {
 //		// The refresh key is dead: mint a key from the office credentials.
 //		key, err = c.RequestKey(ctx, practice.OfficeID, practice.SecretKey)
 //	}
+//
+//	// 4. On disconnect, end both keys at Sikka (best effort):
+//	_ = c.RevokeKey(ctx, key.RequestKey)
+//	_ = c.RevokeRefreshKey(ctx, key.RefreshKey)
+//
+// A practice onboarded through the Sikka Marketplace (the documented path)
+// needs no authorization page: AuthorizedPracticesForApp lists it, or
+// AuthorizedPractice(ctx, officeID) reads it, with its secret key, and
+// RequestKey mints its keys.
 //
 // # Wire format
 //
@@ -31,15 +42,21 @@
 // Expiry is computed once, when the response arrives: expires_in added to
 // the client's clock, else end_time. Names of practice-management systems
 // are normalised for display (NormalizePMS) and kept as sent in
-// Practice.PMSRaw.
+// Practice.PMSRaw. No content (a 204, an empty body, or the API2005
+// envelope) answering a list is an empty list, and past the first page the
+// end of the list.
 //
 // # Errors
 //
-// Every error is an *Error (errors.As) carrying the call, the HTTP status
-// and Sikka's error envelope, and matches, by HTTP status, one of the
-// sentinels for errors.Is: ErrInvalidGrant (400 from POST /v4/request_key),
-// ErrUnauthorized (401, 403), ErrRateLimited (429) or ErrUnavailable (5xx,
-// 408, redirects, transport failures, non-JSON answers). When the caller's context
+// Every error is an *Error (errors.As) carrying the call, the HTTP status,
+// Sikka's error envelope and rate-limit headers, and matches, by HTTP
+// status, at most one of the sentinels for errors.Is: ErrInvalidGrant (400
+// from POST /v4/request_key), ErrUnauthorized (401, 403), ErrRateLimited
+// (429), ErrUnavailable (5xx, 408, redirects, transport failures, non-JSON
+// answers) or ErrNoSuchPractice (AuthorizedPractice: 404 or not listed).
+// ErrKeyRejected may match besides, on a call that sent a request key: Sikka
+// answered 400 with API1004 (key missing, unknown or revoked) or API1025
+// (key expired), or 401/403; get another key. When the caller's context
 // ends, context.Canceled or context.DeadlineExceeded matches too.
 //
 // # Retries
@@ -48,17 +65,20 @@
 // retried with jittered exponential backoff (Backoff, DefaultBackoff), up to
 // three attempts, only where it is safe:
 //
-//   - GET (AuthorizedPractices, AuthorizedPracticesForApp, RequestKeyInfo)
-//     and DELETE (RevokeKey): on 429, 5xx, 408, transport failures and
+//   - GET (AuthorizedPractices, AuthorizedPracticesForApp,
+//     AuthorizedPractice, RequestKeyInfo) and DELETE (RevokeKey,
+//     RevokeRefreshKey): on 429, 5xx, 408, transport failures and
 //     unreadable answers.
 //   - RequestKey and RefreshKey (POST): on 429, and on failures that surely
 //     happened before the request left (dialing failed, no connection was
 //     ever obtained). Never after Sikka may have processed them.
 //   - ExchangeCode: never; the code is single-use.
 //
-// A Retry-After (seconds or an HTTP date) replaces the backoff; one longer
-// than the maximum wait (30s by default), or one that would outlast the
-// context's deadline, ends the call at once with the error.
+// A Retry-After (seconds or an HTTP date) replaces the backoff, and so, on a
+// 429 without one, does X-Rate-Limit-Reset (the seconds left in Sikka's rate
+// window, also kept in Error.RateLimitReset); a wait longer than the maximum
+// (30s by default), or one that would outlast the context's deadline, ends
+// the call at once with the error.
 //
 // # Secrets
 //

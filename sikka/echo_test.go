@@ -69,6 +69,13 @@ var echoCalls = []struct {
 		_, err := c.RefreshKey(ctx, echoRefreshKey)
 		return err
 	}},
+	{echoRefreshKey, "RevokeRefreshKey", func(ctx context.Context, c *sikka.Client) error {
+		return c.RevokeRefreshKey(ctx, echoRefreshKey)
+	}},
+	{echoAppKey, "AuthorizedPractice", func(ctx context.Context, c *sikka.Client) error {
+		_, err := c.AuthorizedPractice(ctx, "D36225")
+		return err
+	}},
 }
 
 // jsonUEscape writes every character of s as a \uXXXX escape.
@@ -112,7 +119,7 @@ var echoForms = []struct {
 // not among them.
 func echoServer(t *testing.T, want string, form func(string) string, embedded bool) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sent := []string{r.Header.Get("Request-Key"), r.Header.Get("App-Key")}
+		sent := []string{r.Header.Get("Request-Key"), r.Header.Get("Refresh-Key"), r.Header.Get("App-Key")}
 		var body map[string]string
 		if r.Body != nil {
 			_ = json.NewDecoder(r.Body).Decode(&body)

@@ -9,9 +9,10 @@ import (
 )
 
 // Sentinel errors for errors.Is. Every error a Client method returns is an
-// *Error; it matches at most one of these, chosen by the HTTP status (the
-// envelope's error codes are not documented by Sikka and are kept for
-// messages only).
+// *Error. It matches at most one of ErrInvalidGrant, ErrUnauthorized,
+// ErrRateLimited, ErrUnavailable and ErrNoSuchPractice, chosen by the HTTP
+// status (and, for ErrNoSuchPractice, the call); ErrKeyRejected may match
+// besides, chosen by the status and Sikka's error code (see it).
 var (
 	// ErrInvalidGrant: Sikka answered 400 to POST /v4/request_key: the
 	// grant itself is malformed or spent, such as an unknown, expired or
@@ -26,8 +27,31 @@ var (
 	// returned, without a request, for an empty request key.
 	ErrUnauthorized = errors.New("sikka: unauthorized")
 
-	// ErrRateLimited: Sikka answered 429 (after any retries). Error.RetryAfter
-	// holds the wait Sikka asked for, when it said.
+	// ErrKeyRejected: the request key a call sent is no good: get another
+	// (RefreshKey, else RequestKey) rather than retry with it. It matches an
+	// error of a call that sent a Request-Key header (RequestKeyInfo,
+	// RevokeKey, AuthorizedPractices) when Sikka answered
+	//   - 400 with error code API1004 (request key missing or invalid:
+	//     Sikka's answer to an unknown or revoked key) or API1025 (request
+	//     key expired), also when that envelope came in a 2xx answer; or
+	//   - 401 or 403 (which match ErrUnauthorized as well);
+	// and, without a request, an empty request key. It never matches an
+	// error of a grant (ExchangeCode, RequestKey, RefreshKey), of
+	// RevokeRefreshKey or of a call authenticated by the app id and key:
+	// those send no request key.
+	ErrKeyRejected = errors.New("sikka: request key rejected")
+
+	// ErrNoSuchPractice: AuthorizedPractice found no practice of that office
+	// id among those that authorized the app: Sikka answered 404 or no
+	// content (204, or the API2005 envelope), or its answer did not list
+	// that office. Also returned, without a request, for an empty office id
+	// or one that cannot be a path segment ("." or "..").
+	ErrNoSuchPractice = errors.New("sikka: no such authorized practice")
+
+	// ErrRateLimited: Sikka answered 429 (after any retries).
+	// Error.RetryAfter holds the wait Sikka asked for in Retry-After, and
+	// Error.RateLimitReset the seconds its X-Rate-Limit-Reset said were left
+	// in the rate window, when it said.
 	ErrRateLimited = errors.New("sikka: rate limited")
 
 	// ErrUnavailable: Sikka could not be reached or did not answer sensibly:
@@ -55,8 +79,9 @@ type Envelope struct {
 	HTTPCode string
 	// HTTPCodeDesc is http_code_desc, such as "Unauthorized".
 	HTTPCodeDesc string
-	// ErrorCode is error_code, such as "API2001"; Sikka's codes are not
-	// documented, so match on the sentinels, not on this.
+	// ErrorCode is error_code, such as "API1025". Match on the sentinels
+	// where one fits (ErrKeyRejected reads API1004 and API1025); this is
+	// for the rest, and for messages.
 	ErrorCode string
 	// ShortMessage, LongMessage and MoreInformation are Sikka's texts,
 	// for people.
@@ -96,19 +121,28 @@ type Error struct {
 	// "POST /v4/request_key"; empty when no request was made.
 	Endpoint string
 	// StatusCode is the HTTP status Sikka answered with; 0 when there was
-	// no HTTP response. A 2xx answer whose body is an error envelope with
+	// no HTTP response, or when a successful answer lacked what the call
+	// asked for (AuthorizedPractice's ErrNoSuchPractice). A 2xx answer whose body is an error envelope with
 	// an http_code of 400 or more is an error too, classified by that code.
 	StatusCode int
 	// Envelope is Sikka's error body, when it sent one.
 	Envelope Envelope
 	// RetryAfter is the wait Sikka asked for in Retry-After; 0 when absent.
 	RetryAfter time.Duration
+	// RateLimitReset is X-Rate-Limit-Reset of the error answer: how long
+	// until Sikka's rate window ends (sent as seconds); 0 when absent or
+	// unreadable. Sikka sends it on every answer; it matters on a 429
+	// (ErrRateLimited), where the client waits it out before retrying when
+	// there is no Retry-After.
+	RateLimitReset time.Duration
 	// Err is the underlying cause, when there is one: a transport error,
 	// a context error, or why the response could not be read.
 	Err error
 
 	// kind is the sentinel this error matches, or nil.
 	kind error
+	// keyRejected makes the error match ErrKeyRejected as well.
+	keyRejected bool
 	// unsent is true when the request surely never left: no connection was
 	// obtained and dialing failed.
 	unsent bool
@@ -150,9 +184,12 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel this error matches and the cause, so that
 // errors.Is finds both (ErrUnavailable and context.Canceled, say).
 func (e *Error) Unwrap() []error {
-	errs := make([]error, 0, 2)
+	errs := make([]error, 0, 3)
 	if e.kind != nil {
 		errs = append(errs, e.kind)
+	}
+	if e.keyRejected {
+		errs = append(errs, ErrKeyRejected)
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)
@@ -175,3 +212,23 @@ func kindForStatus(status int, grant bool) error {
 	}
 	return nil
 }
+
+// keyRejection tells whether an answer with this HTTP status (the
+// envelope's http_code for an envelope in a 2xx answer) and error code
+// rejects the request key a call sent (ErrKeyRejected).
+func keyRejection(status int, errorCode string) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return true
+	case http.StatusBadRequest:
+		code := strings.ToUpper(strings.TrimSpace(errorCode))
+		return code == codeKeyInvalid || code == codeKeyExpired
+	}
+	return false
+}
+
+// Sikka's error codes the client reads (SIKKA_API.md, section 7).
+const (
+	codeKeyInvalid = "API1004" // 400: request key missing or invalid
+	codeKeyExpired = "API1025" // 400: request key expired
+)

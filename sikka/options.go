@@ -84,9 +84,11 @@ func WithBackoff(b Backoff) Option {
 	}
 }
 
-// WithMaxRetryWait sets the longest Retry-After the client waits out
-// (default DefaultMaxRetryWait). When Sikka asks for longer, the call ends
-// at once with the error, its RetryAfter set.
+// WithMaxRetryWait sets the longest wait Sikka may ask for that the client
+// waits out before a retry: Retry-After, or on a 429 without it
+// X-Rate-Limit-Reset (default DefaultMaxRetryWait). When Sikka asks for
+// longer, the call ends at once with the error, its RetryAfter or
+// RateLimitReset set.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *Client) { c.maxRetryWait = max(d, 0) }
 }

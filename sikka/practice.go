@@ -149,7 +149,8 @@ type practicePage struct {
 }
 
 // parsePracticePage reads one page of authorized practices: the list
-// envelope, the notes' simplified {"items":[…]}, or a bare array. An empty
+// envelope (also wrapped in a one-element array), the notes' simplified
+// {"items":[…]}, or a bare array of practices. An empty
 // body is a page with no items.
 func parsePracticePage(body []byte) (practicePage, error) {
 	pg := practicePage{total: -1}
@@ -159,7 +160,15 @@ func parsePracticePage(body []byte) (practicePage, error) {
 	}
 	var lj listJSON
 	if body[0] == '[' {
-		if err := json.Unmarshal(body, &lj.Items); err != nil {
+		// A bare array of practices, or the list envelope wrapped in an
+		// array (the form of Sikka's pagination guide).
+		var wrapped []listJSON
+		if err := json.Unmarshal(body, &wrapped); err != nil {
+			return pg, fmt.Errorf("reading practices: %w", err)
+		}
+		if len(wrapped) == 1 && (wrapped[0].Items != nil || wrapped[0].Pagination != nil) {
+			lj = wrapped[0]
+		} else if err := json.Unmarshal(body, &lj.Items); err != nil {
 			return pg, fmt.Errorf("reading practices: %w", err)
 		}
 	} else if err := json.Unmarshal(body, &lj); err != nil {
@@ -175,4 +184,42 @@ func parsePracticePage(body []byte) (practicePage, error) {
 		pg.items = append(pg.items, pj.practice())
 	}
 	return pg, nil
+}
+
+// parsePracticeOrPage reads the answer about one practice, whose shape
+// Sikka does not document: a bare practice object (it has office_id), or
+// anything parsePracticePage reads. Items without an office id are
+// dropped.
+func parsePracticeOrPage(body []byte) ([]Practice, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '{' {
+		var probe struct {
+			Items    json.RawMessage `json:"items"`
+			OfficeID *flexString     `json:"office_id"`
+		}
+		if err := json.Unmarshal(body, &probe); err != nil {
+			return nil, fmt.Errorf("reading practice: %w", err)
+		}
+		if probe.Items == nil && probe.OfficeID != nil {
+			var pj practiceJSON
+			if err := json.Unmarshal(body, &pj); err != nil {
+				return nil, fmt.Errorf("reading practice: %w", err)
+			}
+			if pj.OfficeID == "" {
+				return nil, nil
+			}
+			return []Practice{pj.practice()}, nil
+		}
+	}
+	pg, err := parsePracticePage(body)
+	if err != nil {
+		return nil, err
+	}
+	out := pg.items[:0]
+	for _, p := range pg.items {
+		if p.OfficeID != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -78,6 +78,11 @@ type request struct {
 	mode   retryMode
 	// grant marks POST /v4/request_key, where 400 is ErrInvalidGrant.
 	grant bool
+	// requestKey marks a call that sends a Request-Key header, whose
+	// rejection matches ErrKeyRejected.
+	requestKey bool
+	// notFound, when set, is the sentinel of a 404 answer.
+	notFound error
 	// secrets are scrubbed from error text.
 	secrets scrubber
 }
@@ -116,14 +121,14 @@ func (c *Client) do(ctx context.Context, r *request, decode func(body []byte, re
 			return e
 		}
 		wait := c.backoff(attempt)
-		if e.RetryAfter > 0 {
-			if e.RetryAfter > c.maxRetryWait {
-				c.log.LogAttrs(ctx, slog.LevelDebug, "sikka: not retrying: Retry-After exceeds the maximum wait",
+		if asked := askedWait(e); asked > 0 {
+			if asked > c.maxRetryWait {
+				c.log.LogAttrs(ctx, slog.LevelDebug, "sikka: not retrying: the wait Sikka asked for exceeds the maximum wait",
 					slog.String("op", r.op), slog.String("endpoint", r.endpoint()),
-					slog.Duration("retry_after", e.RetryAfter), slog.Duration("max_wait", c.maxRetryWait))
+					slog.Duration("asked", asked), slog.Duration("max_wait", c.maxRetryWait))
 				return e
 			}
-			wait = e.RetryAfter
+			wait = asked
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "sikka: not retrying: the context ends before the wait",
@@ -143,6 +148,19 @@ func (c *Client) do(ctx context.Context, r *request, decode func(body []byte, re
 			return &abandoned
 		}
 	}
+}
+
+// askedWait is the wait Sikka asked for before a retry: Retry-After, else,
+// on a 429, what is left of the rate window (X-Rate-Limit-Reset); 0 when it
+// asked for none.
+func askedWait(e *Error) time.Duration {
+	if e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	if e.kind == ErrRateLimited {
+		return e.RateLimitReset
+	}
+	return 0
 }
 
 // retryable tells whether a failed attempt of a call in mode may be tried
@@ -244,8 +262,8 @@ func (c *Client) response(r *request, resp *http.Response, data []byte, decode f
 	if status >= 200 && status < 300 {
 		// An error envelope in a 2xx answer is an error all the same.
 		if env, code, ok := embeddedError(trimmed); ok {
-			e.kind = kindForStatus(code, r.grant)
-			if e.kind == nil {
+			r.classify(e, code, env.ErrorCode)
+			if e.kind == nil && !e.keyRejected {
 				e.kind = ErrUnavailable
 			}
 			e.Envelope = r.secrets.envelope(env)
@@ -263,21 +281,33 @@ func (c *Client) response(r *request, resp *http.Response, data []byte, decode f
 		return nil
 	}
 
-	e.kind = kindForStatus(status, r.grant)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), receivedAt)
+	e.RateLimitReset = parseRateLimitReset(resp.Header.Get("X-Rate-Limit-Reset"))
+	var ej envelopeJSON
 	if len(trimmed) > 0 {
-		var ej envelopeJSON
 		if err := json.Unmarshal(trimmed, &ej); err != nil {
 			// Not Sikka's JSON: a proxy or another server answered.
+			e.kind = kindForStatus(status, r.grant)
 			if status != http.StatusTooManyRequests {
 				e.kind = ErrUnavailable
 			}
 			e.Err = notJSON(resp, len(data))
-		} else {
-			e.Envelope = r.secrets.envelope(ej.envelope())
+			return e
 		}
+		e.Envelope = r.secrets.envelope(ej.envelope())
 	}
+	r.classify(e, status, string(ej.ErrorCode))
 	return e
+}
+
+// classify sets the sentinels of e, an answer of r with this HTTP status
+// (or the envelope's http_code) and Sikka's error code.
+func (r *request) classify(e *Error, status int, errorCode string) {
+	e.kind = kindForStatus(status, r.grant)
+	if status == http.StatusNotFound && r.notFound != nil {
+		e.kind = r.notFound
+	}
+	e.keyRejected = r.requestKey && keyRejection(status, errorCode)
 }
 
 // embeddedError reports an error envelope with an http_code of 400 or
@@ -343,6 +373,20 @@ func isDialError(err error) bool {
 	}
 	var opErr *net.OpError
 	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// parseRateLimitReset reads X-Rate-Limit-Reset: the seconds left in the
+// rate window (a whole or decimal number); 0 when absent, unreadable or not
+// positive.
+func parseRateLimitReset(v string) time.Duration {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || !(f > 0) {
+		return 0
+	}
+	if f >= float64(maxExpiresIn/time.Second) {
+		return maxExpiresIn
+	}
+	return time.Duration(f * float64(time.Second))
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date (measured

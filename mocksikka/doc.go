@@ -53,6 +53,7 @@
 //     shape (name, address_line1, zipcode, cust_id, the *_href links…; no office_id, no
 //     secret_key; fields=get_all adds country, national_provider_identifier, website,
 //     is_main_office). Query: limit, offset, practice_id.
+//   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
 //
 // Lists (both endpoints) use Sikka's envelope, every value a string: offset is a page index
 // from 0, limit defaults to 50 and is lowered to 5000; the pagination links are absolute,
@@ -92,7 +93,6 @@
 //     the name, country is "CA" for a Canadian province code and "US" otherwise,
 //     is_main_office is "True" for practice "1", and each *_href is the absolute
 //     /v4/<endpoint>?practice_id=<id>.
-//   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
 //
 // GET /v4/authorized_practices and /v4/practices count in the key's request_count;
 // request_key_info does not. Times are UTC, written without a zone ("2026-02-10T04:00:28");
@@ -130,6 +130,8 @@
 //	API2003 401 app_id/app_key, office_id/secret_key or refresh key incorrect (unknown,
 //	            deleted, or another app's): "Authentication/Authorization Failed" /
 //	            "ID or key is incorrect."
+//	API2005 204 a list with no item (no body; the journal records the code)
+//	API2007 401 authorized_practices/{office_id}: an office the caller may not see
 //	API2009 404 no endpoint at this path (Sikka's real answer to an unknown path is not
 //	            documented); admin: unknown app or office
 //	API2011 429 the practice's daily data cap is used up (when configured)
@@ -151,8 +153,9 @@
 //
 // # Rate limits and compression
 //
-// Every answer of the API (not the consent page, not /_mock/) carries X-Rate-Limit-Limit,
-// X-Rate-Limit-Remaining and X-Rate-Limit-Reset (seconds until the window ends). Each app
+// Every answer of the API (a 204 too; not the consent page, not /_mock/) carries
+// X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset (seconds until the
+// window ends). Each app
 // (that of the request key, else the App-Id header, else the body's app_id; calls naming no
 // registered app share one count) may make WithRateLimit calls per 60 s window of the mock
 // clock; one more answers 429 MOCK4029 with Remaining 0. Off by default: the limit is then

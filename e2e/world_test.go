@@ -6,6 +6,8 @@ package e2e
 // what they stored and one checker of the secret-and-record rule.
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -13,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -110,13 +113,27 @@ func (m *mockSikka) remember(r *http.Request, rec *httptest.ResponseRecorder) {
 		RequestKey string `json:"request_key"`
 		RefreshKey string `json:"refresh_key"`
 	}
-	if r.URL.Path == "/v4/request_key" && json.Unmarshal(rec.Body.Bytes(), &key) == nil {
+	if r.URL.Path == "/v4/request_key" && json.Unmarshal(plainBody(rec), &key) == nil {
 		for _, k := range []string{key.RequestKey, key.RefreshKey} {
 			if k != "" {
 				m.keys = append(m.keys, k)
 			}
 		}
 	}
+}
+
+// plainBody returns the body of rec, decompressed when the mock gzipped it (as it does for a
+// client that accepts gzip, which Go's clients do by default).
+func plainBody(rec *httptest.ResponseRecorder) []byte {
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		return rec.Body.Bytes()
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(zr)
+	return b
 }
 
 // issuedCodes returns every authorization code the mock redirected a

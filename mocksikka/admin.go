@@ -38,7 +38,7 @@ func (c *call) adminFail(err error) {
 	case errors.Is(err, ErrNotFound):
 		c.fail(http.StatusNotFound, codeNotFound, "Not found", err.Error())
 	default:
-		c.fail(http.StatusBadRequest, codeMissingField, "Invalid", err.Error())
+		c.fail(http.StatusBadRequest, codeParamInvalid, "Invalid", err.Error())
 	}
 }
 
@@ -143,13 +143,16 @@ type settingsJSON struct {
 	KeyTTL                *Duration `json:"key_ttl,omitempty"`
 	CodeTTL               *Duration `json:"code_ttl,omitempty"`
 	AutoApprove           *string   `json:"auto_approve,omitempty"`
+	RateLimit             *int      `json:"rate_limit,omitempty"`
+	DailyRequestLimit     *int      `json:"daily_request_limit,omitempty"`
+	DailyDataLimit        *int64    `json:"daily_data_limit,omitempty"`
 }
 
 func (s *Server) adminSettings(c *call) {
 	s.mu.Lock()
-	inv, kt, ct, auto := s.refreshInvalidatesOld, Duration(s.keyTTL), Duration(s.codeTTL), s.autoApprove
+	inv, kt, ct, auto, l := s.refreshInvalidatesOld, Duration(s.keyTTL), Duration(s.codeTTL), s.autoApprove, s.limits
 	s.mu.Unlock()
-	c.json(http.StatusOK, settingsJSON{&inv, &kt, &ct, &auto})
+	c.json(http.StatusOK, settingsJSON{&inv, &kt, &ct, &auto, &l.PerApp, &l.DailyRequests, &l.DailyBytes})
 }
 
 func (s *Server) adminPutSettings(c *call) {
@@ -161,6 +164,21 @@ func (s *Server) adminPutSettings(c *call) {
 		c.adminFail(fmt.Errorf("key_ttl and code_ttl must be positive: %w", ErrInvalid))
 		return
 	}
+	l := s.Limits()
+	if in.RateLimit != nil {
+		l.PerApp = *in.RateLimit
+	}
+	if in.DailyRequestLimit != nil {
+		l.DailyRequests = *in.DailyRequestLimit
+	}
+	if in.DailyDataLimit != nil {
+		l.DailyBytes = *in.DailyDataLimit
+	}
+	if err := l.check(); err != nil {
+		c.adminFail(err)
+		return
+	}
+	_ = s.SetLimits(l) // checked above
 	if in.RefreshInvalidatesOld != nil {
 		s.SetRefreshInvalidatesOld(*in.RefreshInvalidatesOld)
 	}

@@ -17,7 +17,7 @@ func TestAdminApps(t *testing.T) {
 	r := e.do("POST", "/_mock/apps", app)
 	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
 	assert.Equal(t, map[string]string{"app_id": "a2"}, r.strings(t))
-	assert.Equal(t, "API4009", e.do("POST", "/_mock/apps", app).envelope(t, 409)["error_code"])
+	assert.Equal(t, "API2013", e.do("POST", "/_mock/apps", app).envelope(t, 409)["error_code"])
 	e.do("POST", "/_mock/apps", map[string]any{"app_id": "a3"}).envelope(t, 400)
 	e.do("POST", "/_mock/apps", map[string]any{"app_id": "a3", "app_key": "k", "redirect_uris": []string{"::"}}).envelope(t, 400)
 	e.do("POST", "/_mock/apps", map[string]any{"app_id": "a3", "app_key": "k", "typo": 1}).envelope(t, 400)
@@ -66,11 +66,14 @@ func TestAdminFaults(t *testing.T) {
 	assert.Equal(t, []mocksikka.Fault{{Endpoint: "GET /v4/authorized_practices", Count: 2, Status: 429, RetryAfter: 1500 * time.Millisecond}}, faults)
 
 	got := e.do("GET", "/v4/authorized_practices", nil)
-	assert.Equal(t, "API9000", got.envelope(t, 429)["error_code"])
+	assert.Equal(t, "MOCK9000", got.envelope(t, 429)["error_code"])
 	assert.Equal(t, "2", got.header.Get("Retry-After"))
+	assert.Equal(t, "0", got.header.Get("X-Rate-Limit-Remaining"), "an injected 429 looks like a real limit")
+	assert.NotEmpty(t, got.header.Get("X-Rate-Limit-Limit"))
+	assert.NotEmpty(t, got.header.Get("X-Rate-Limit-Reset"))
 
 	require.Equal(t, 200, e.do("DELETE", "/_mock/faults", nil).status)
-	assert.Equal(t, 401, e.do("GET", "/v4/authorized_practices", nil).status)
+	assert.Equal(t, 400, e.do("GET", "/v4/authorized_practices", nil).status)
 
 	for _, bad := range []string{
 		`{"endpoint":"GET /v4/nope","status":500}`,
@@ -101,7 +104,7 @@ func TestAdminJournalAndCount(t *testing.T) {
 	assert.Equal(t, t0, entries[0].Time)
 	assert.Equal(t, "refresh_key", entries[1].Grant)
 	assert.Equal(t, 401, entries[1].Status)
-	assert.Equal(t, "API2004", entries[1].ErrorCode)
+	assert.Equal(t, "API2003", entries[1].ErrorCode)
 
 	count := func(q string) int {
 		var c struct{ Count int }
@@ -153,7 +156,8 @@ func TestRealTimeClock(t *testing.T) {
 
 func TestAdminSettings(t *testing.T) {
 	e := newEnv(t)
-	want := map[string]any{"refresh_invalidates_old": true, "key_ttl": "24h0m0s", "code_ttl": "10m0s", "auto_approve": ""}
+	want := map[string]any{"refresh_invalidates_old": true, "key_ttl": "24h0m0s", "code_ttl": "10m0s", "auto_approve": "",
+		"rate_limit": 0.0, "daily_request_limit": 0.0, "daily_data_limit": 0.0}
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(e.do("GET", "/_mock/settings", nil).body, &got))
 	assert.Equal(t, want, got)
@@ -171,6 +175,12 @@ func TestAdminSettings(t *testing.T) {
 	e.do("PUT", "/_mock/settings", `{"key_ttl":"0s"}`).envelope(t, 400)
 	e.do("PUT", "/_mock/settings", `{"key_ttl":3600}`).envelope(t, 400)
 	e.do("PUT", "/_mock/settings", `{"unknown":true}`).envelope(t, 400)
+	e.do("PUT", "/_mock/settings", `{"rate_limit":-1}`).envelope(t, 400)
+
+	r = e.do("PUT", "/_mock/settings", `{"rate_limit":7,"daily_request_limit":100,"daily_data_limit":5000}`)
+	require.Equal(t, 200, r.status, "body: %s", r.body)
+	assert.Equal(t, mocksikka.Limits{PerApp: 7, DailyRequests: 100, DailyBytes: 5000}, e.mock.Limits())
+	assert.Equal(t, "7", e.do("GET", "/v4/practices", nil).header.Get("X-Rate-Limit-Limit"))
 }
 
 func TestAdminCodes(t *testing.T) {
@@ -193,7 +203,7 @@ func TestAdminReset(t *testing.T) {
 	e.mock.SetAutoApprove(mocksikka.DefaultOfficeID)
 	e.mock.Advance(time.Hour)
 	require.Equal(t, 200, e.do("POST", "/_mock/reset", nil).status)
-	assert.Equal(t, 401, e.do("GET", "/v4/practices", nil, "Request-Key", k["request_key"]).status, "keys gone, fault gone")
+	assert.Equal(t, 400, e.do("GET", "/v4/practices", nil, "Request-Key", k["request_key"]).status, "keys gone, fault gone")
 	assert.Equal(t, 200, e.do("GET", authQuery(mocksikka.DefaultRedirectURI, "s"), nil).status, "auto-approve off again")
 	assert.Equal(t, t0, e.mock.Now())
 	assert.Len(t, e.mock.Journal(), 2)

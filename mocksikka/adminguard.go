@@ -11,7 +11,7 @@ import (
 // The admin API under /_mock/ changes what the mock answers, so it is kept away from web pages:
 //
 //   - every request needs a loopback Host (127.x.x.x, [::1], localhost, any port) or one given
-//     with WithAdminHosts, else 403 (API4003): a page that rebinds its own name to the mock's
+//     with WithAdminHosts, else 403 (MOCK4003): a page that rebinds its own name to the mock's
 //     address still sends its own name as Host;
 //   - every POST, PUT, PATCH and DELETE needs Content-Type: application/json (parameters
 //     allowed), with a body or without one, else 415 (API1006): a cross-site page can send

@@ -111,7 +111,7 @@ func TestAdminRequiresLoopbackOrConfiguredHost(t *testing.T) {
 	for _, host := range foreign {
 		for _, c := range adminChanges {
 			m := e.raw(c.method, c.path, host, "application/json", c.body).envelope(t, http.StatusForbidden)
-			assert.Equal(t, "API4003", m["error_code"], "%s %s Host %s", c.method, c.path, host)
+			assert.Equal(t, "MOCK4003", m["error_code"], "%s %s Host %s", c.method, c.path, host)
 			assert.Contains(t, m["long_message"], "-admin-host", "it says how to allow a host")
 		}
 		assert.Equal(t, 403, e.raw("GET", "/_mock/journal", host, "", "").status, host)

@@ -160,9 +160,11 @@ func (s *Server) listAuthorized(c *call, office string) {
 	s.mu.Lock()
 	now := s.clock.now()
 	var visible func(officeID string) bool
+	st := keyMissing
 	switch key := c.requestKey(); {
 	case key != "":
-		if k := s.authKey(c, key, now, true); k != nil {
+		var k *keyPair
+		if k, st = s.authKey(c, key, now, true); k != nil {
 			visible = func(o string) bool { return o == k.officeID }
 		}
 	case c.r.Header.Get("App-Id") != "" || c.r.Header.Get("App-Key") != "":
@@ -180,7 +182,7 @@ func (s *Server) listAuthorized(c *call, office string) {
 	}
 	if visible == nil {
 		s.mu.Unlock()
-		c.failKey()
+		c.failKey(st)
 		return
 	}
 	if office != "" && !(visible(office) && s.officeExists(office)) {

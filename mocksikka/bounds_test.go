@@ -35,8 +35,9 @@ func exchange(code string) string {
 		`","app_key":"` + mocksikka.DefaultAppKey + `"}`
 }
 
-// Item 2: codes and keys that expired are forgotten when the next code or key is issued,
-// at most once per SweepInterval of the mock clock.
+// Item 2: codes that expired, and request keys expired for ExpiredKeyMemory, are forgotten
+// when the next code or key is issued, at most once per SweepInterval of the mock clock.
+// Refresh keys live until deleted.
 func TestExpiredCodesAndKeysAreSwept(t *testing.T) {
 	e := newEnv(t)
 	for range 5 {
@@ -45,11 +46,16 @@ func TestExpiredCodesAndKeysAreSwept(t *testing.T) {
 	for range 3 {
 		e.officeKey()
 	}
-	require.Equal(t, mocksikka.Sizes{Codes: 5, Keys: 3, Refresh: 3, CodeQueue: 5, KeyQueue: 3}, e.mock.StoreSizes())
+	require.Equal(t, mocksikka.Sizes{Codes: 5, Keys: 3, Refresh: 3, CodeQueue: 5, KeyQueue: 3, RefreshQueue: 3}, e.mock.StoreSizes())
 
 	e.mock.Advance(mocksikka.DefaultKeyTTL) // every code and key has expired
 	e.code()
-	assert.Equal(t, mocksikka.Sizes{Codes: 1, CodeQueue: 1}, e.mock.StoreSizes(), "one issuance swept them all")
+	assert.Equal(t, mocksikka.Sizes{Codes: 1, Keys: 3, Refresh: 3, CodeQueue: 1, KeyQueue: 3, RefreshQueue: 3}, e.mock.StoreSizes(),
+		"one issuance swept the codes; expired keys are remembered (API1025)")
+	e.mock.Advance(mocksikka.ExpiredKeyMemory)
+	e.code()
+	assert.Equal(t, mocksikka.Sizes{Codes: 1, Refresh: 3, CodeQueue: 1, RefreshQueue: 3}, e.mock.StoreSizes(),
+		"request keys forgotten after ExpiredKeyMemory; refresh keys kept")
 
 	// Not again within SweepInterval: an expired code waits for the next sweep.
 	e.mock.SetCodeTTL(time.Second)
@@ -63,11 +69,11 @@ func TestExpiredCodesAndKeysAreSwept(t *testing.T) {
 
 	// A key issued by a grant sweeps too, and a swept key stays unknown.
 	k := e.officeKey()
-	e.mock.Advance(mocksikka.DefaultKeyTTL)
+	e.mock.Advance(mocksikka.DefaultKeyTTL + mocksikka.ExpiredKeyMemory)
 	e.officeKey()
 	assert.Equal(t, 1, e.mock.StoreSizes().Keys)
-	e.mock.Advance(-time.Hour) // k would be within its lifetime again
-	e.do("GET", "/v4/practices", nil, "Request-Key", k["request_key"]).envelope(t, 401)
+	e.mock.Advance(-mocksikka.ExpiredKeyMemory - time.Hour) // k would be within its lifetime again
+	assert.Equal(t, "API1004", e.do("GET", "/v4/practices", nil, "Request-Key", k["request_key"]).envelope(t, 400)["error_code"])
 }
 
 // Item 2: at MaxLiveCodes unredeemed codes, a new code forgets the oldest one still held
@@ -86,12 +92,12 @@ func TestLiveCodesAreCapped(t *testing.T) {
 
 	r := serve(e.mock, "POST", "/v4/request_key", exchange(codes[1]))
 	assert.Equal(t, 400, r.Code)
-	assert.Contains(t, r.Body.String(), "API1004")
+	assert.Contains(t, r.Body.String(), "API1026")
 	assert.Equal(t, 200, serve(e.mock, "POST", "/v4/request_key", exchange(codes[2])).Code)
 }
 
-// Item 2: at MaxLiveKeys key pairs, a new key forgets the oldest pair: its request key and
-// its refresh key then fail like unknown ones.
+// Item 2: at MaxLiveKeys request keys and refresh keys, a new key forgets the oldest of each:
+// they then fail like unknown ones.
 func TestLiveKeysAreCapped(t *testing.T) {
 	mock := mocksikka.New(mocksikka.WithClock(t0))
 	first := serve(mock, "POST", "/v4/request_key", officeGrant).Body.String()
@@ -104,10 +110,10 @@ func TestLiveKeysAreCapped(t *testing.T) {
 	assert.Equal(t, mocksikka.MaxLiveKeys, mock.StoreSizes().Keys)
 	assert.Equal(t, mocksikka.MaxLiveKeys, mock.StoreSizes().Refresh)
 
-	assert.Equal(t, 401, serve(mock, "GET", "/v4/practices", "", "Request-Key", firstKey).Code)
+	assert.Equal(t, 400, serve(mock, "GET", "/v4/practices", "", "Request-Key", firstKey).Code)
 	r := serve(mock, "POST", "/v4/request_key", refreshGrant(firstRefresh))
 	assert.Equal(t, 401, r.Code)
-	assert.Contains(t, r.Body.String(), "API2004")
+	assert.Contains(t, r.Body.String(), "API2003")
 	assert.Equal(t, 200, serve(mock, "GET", "/v4/practices", "", "Request-Key", second).Code)
 }
 
@@ -122,7 +128,8 @@ func TestEvictionQueuesStayBounded(t *testing.T) {
 		refresh = between(r.Body.String(), `"refresh_key":"`, `"`)
 	}
 	s := mock.StoreSizes()
-	assert.Equal(t, 1, s.Keys, "each refresh forgot the pair it replaced")
+	assert.Equal(t, 1, s.Keys, "each refresh forgot the request key it replaced")
+	assert.Equal(t, 1, s.Refresh, "a refresh keeps its refresh key")
 	assert.LessOrEqual(t, s.KeyQueue, 2*s.Keys+1024)
 
 	for range 3000 {

@@ -27,6 +27,12 @@ type Config struct {
 	// AdminHosts are Host values ("mocksikka:8089", or "mocksikka" for any port) the admin API
 	// answers besides the loopback ones; see WithAdminHosts.
 	AdminHosts []string `json:"admin_hosts,omitempty"`
+	// RateLimit is the calls per app per 60 s (0: off); see WithRateLimit.
+	RateLimit int `json:"rate_limit,omitempty"`
+	// DailyRequestLimit and DailyDataLimit are the per-practice daily caps (0: off); see
+	// WithDailyLimits.
+	DailyRequestLimit int   `json:"daily_request_limit,omitempty"`
+	DailyDataLimit    int64 `json:"daily_data_limit,omitempty"`
 	// OnboardedApps, when present, are the apps every configured practice has onboarded for
 	// ([] for none); absent means DefaultAppID. See WithOnboardedApps.
 	OnboardedApps *[]string `json:"onboarded_apps,omitempty"`
@@ -93,6 +99,12 @@ func (c Config) Options() []Option {
 	}
 	if len(c.AdminHosts) > 0 {
 		opts = append(opts, WithAdminHosts(c.AdminHosts...))
+	}
+	if c.RateLimit != 0 {
+		opts = append(opts, WithRateLimit(c.RateLimit))
+	}
+	if c.DailyRequestLimit != 0 || c.DailyDataLimit != 0 {
+		opts = append(opts, WithDailyLimits(c.DailyRequestLimit, c.DailyDataLimit))
 	}
 	if c.OnboardedApps != nil {
 		opts = append(opts, WithOnboardedApps(*c.OnboardedApps...))

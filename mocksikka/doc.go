@@ -23,13 +23,22 @@
 //     redirect_uri?error=access_denied&error_description=…&state=…. An unknown app, or a
 //     redirect_uri not registered for it, gets a 400 page and never a redirect; so does an
 //     unknown office_id on Allow. The state is passed back unchanged (omitted when empty).
+//     No Sikka document describes this page or the authorization_code grant: they are the
+//     original integration notes' assumption, kept for that flow. Sikka's documented path is
+//     the Marketplace: the practice onboards, appears in authorized_practices, and keys come
+//     from the request_key grant with its office_id and secret_key.
 //   - POST /v4/request_key (Content-Type: application/json, else 415) with grant_type
-//     authorization_code (code, app_id, app_key), request_key (office_id, secret_key, app_id,
-//     app_key) or refresh_key (refresh_key, app_id, app_key). Every grant issues a new request
-//     key and refresh key, valid for the key TTL (24h).
-//   - DELETE /v4/request_key revokes a key and its refresh key: the key in the Request-Key
-//     header, or a JSON body {"request_key","app_id","app_key"} of the app the key belongs to.
-//     200 {"issued_to","status":"revoked"}; an unusable key is 401.
+//     request_key (office_id, secret_key, app_id, app_key), refresh_key (refresh_key, app_id,
+//     app_key) or authorization_code (code, app_id, app_key). Every grant issues a new request
+//     key valid for the key TTL (24h). request_key and authorization_code issue a new refresh
+//     key; refresh_key answers with the same refresh key, which stays usable. Keys are 32 hex
+//     characters; scope is a comma list starting "start,end,".
+//   - DELETE /v4/request_key (the key as Request-Key header or request_key query) revokes
+//     that request key; its refresh key keeps working. DELETE /v4/refresh_key (headers
+//     Refresh-Key, App-Id, App-Key) deletes the refresh key; request keys issued with it keep
+//     working until they expire. Both answer 200 with Sikka's envelope
+//     {"http_code":"200","http_code_desc":"OK","error_code":"API0002","short_message":"OK",
+//     "long_message":"Request Session terminated successfully.","more_information":""}.
 //   - GET /v4/authorized_practices, with Request-Key (the key's office) or App-Id and App-Key
 //     headers (onboarded apps: every configured office; other apps: every office that
 //     authorized the app, by Allow, by a code or by a key issued). Items carry exactly the 21
@@ -44,6 +53,7 @@
 //     shape (name, address_line1, zipcode, cust_id, the *_href links…; no office_id, no
 //     secret_key; fields=get_all adds country, national_provider_identifier, website,
 //     is_main_office). Query: limit, offset, practice_id.
+//   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
 //
 // Lists (both endpoints) use Sikka's envelope, every value a string: offset is a page index
 // from 0, limit defaults to 50 and is lowered to 5000; the pagination links are absolute,
@@ -83,37 +93,109 @@
 //     the name, country is "CA" for a Canadian province code and "US" otherwise,
 //     is_main_office is "True" for practice "1", and each *_href is the absolute
 //     /v4/<endpoint>?practice_id=<id>.
-//   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
 //
 // GET /v4/authorized_practices and /v4/practices count in the key's request_count;
 // request_key_info does not. Times are UTC, written without a zone ("2026-02-10T04:00:28");
 // expires_in is "<n> second(s)".
 //
-// # Statuses
+// Header names are case-insensitive. Wherever a request key is taken (every route above but
+// POST /v4/request_key, DELETE /v4/refresh_key and the consent page; authorized_practices
+// also takes App-Id and App-Key), it may come as the Request-Key header or the request_key
+// query parameter, and every answer about a known key carries Request-Key-Expires (RFC 1123,
+// GMT): the key's end time, which is start + 24h with the default TTL, and stays end_time
+// once the key has expired.
 //
-// 400 for bad input: a body that is not a JSON object of strings (API1001), a missing field
-// (API1002), a missing or unknown grant_type (API1003), an unknown, expired, used or
-// other-app code (API1004), a bad limit or offset (API1005). 401 for bad credentials: request
-// key (API2001: missing, unknown, expired or revoked, on every endpoint), app id/key
-// (API2002), office id/secret key (API2003), refresh key (API2004: unknown, expired, used,
-// revoked, or another app's). 404 unknown path (API4004), 405 with an Allow header (API4005),
-// 413 over 64 KiB (API4013), 415 not JSON (API1006); injected faults use API9000; the admin
-// API's 403 for a Host it does not answer is API4003. These codes
-// are the mock's own: Sikka's real ones are unknown. Checks run in this order: body, grant_type,
-// required fields, app credentials, then the grant's own credential.
+// # Statuses and codes
+//
+// Errors use Sikka's envelope, every value a string: http_code, http_code_desc,
+// error_code, short_message, long_message, more_information. http_code_desc is spelled as
+// Sikka documents it ("BadRequest", "Unauthorized", "NotFound", "UnsupportedMediaType",
+// "Too Many Requests", "Method Not Allowed", …); statuses Sikka does not list use Go's status
+// text without spaces ("Forbidden", "RequestEntityTooLarge"). Codes named API… are Sikka's
+// documented ones, each used only for its documented meaning:
+//
+//	API0002 200 DELETE request_key / refresh_key: session terminated
+//	API1001 400 app_id (App-Id) missing
+//	API1002 400 app_key (App-Key) missing
+//	API1004 400 request key missing, unknown or revoked ("Requestkey is missing." /
+//	            "Requestkey is missing/invalid")
+//	API1005 400 secret_key missing
+//	API1006 415 the body is not application/json
+//	API1020 400 another required parameter missing (grant_type, office_id, refresh_key,
+//	            code, Refresh-Key)
+//	API1025 400 request key expired
+//	API1026 400 invalid parameter: a body that is not a JSON object of strings, an unknown
+//	            grant_type, an unknown, expired, used or other-app authorization code, a bad
+//	            limit or offset; admin: an invalid value
+//	API2003 401 app_id/app_key, office_id/secret_key or refresh key incorrect (unknown,
+//	            deleted, or another app's): "Authentication/Authorization Failed" /
+//	            "ID or key is incorrect."
+//	API2005 204 a list with no item (no body; the journal records the code)
+//	API2007 401 authorized_practices/{office_id}: an office the caller may not see
+//	API2009 404 no endpoint at this path (Sikka's real answer to an unknown path is not
+//	            documented); admin: unknown app or office
+//	API2011 429 the practice's daily data cap is used up (when configured)
+//	API2012 429 the practice's daily request cap is used up (when configured)
+//	API2013 409 admin: already exists
+//	API2014 405 the path exists, the method does not (with an Allow header)
+//
+// Codes named MOCK… are the mock's own, for answers Sikka does not document:
+//
+//	MOCK4003 403 admin API: a Host neither loopback nor configured
+//	MOCK4013 413 a body over MaxBodyBytes (64 KiB)
+//	MOCK4029 429 the app's calls for the 60 s window are used up (Sikka's 429 body is
+//	             undocumented)
+//	MOCK9000 any status injected by a Fault
+//
+// Checks run in this order: route (404, 405), body size, rate limit, injected fault, then the
+// request key where the route takes one, then the handler: body, grant_type, required fields,
+// app credentials, then the grant's own credential.
+//
+// # Rate limits and compression
+//
+// Every answer of the API (a 204 too; not the consent page, not /_mock/) carries
+// X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset (seconds until the
+// window ends). Each app
+// (that of the request key, else the App-Id header, else the body's app_id; calls naming no
+// registered app share one count) may make WithRateLimit calls per 60 s window of the mock
+// clock; one more answers 429 MOCK4029 with Remaining 0. Off by default: the limit is then
+// UnlimitedRate. WithDailyLimits caps, per office and UTC day of the mock clock, the calls
+// made with a request key (429 API2012 past it) and the bytes of their answers (429 API2011
+// once reached); off by default. An injected 429 fault carries the same headers with
+// Remaining 0. An API answer with a body is gzip-compressed (Content-Encoding: gzip) when
+// the request's Accept-Encoding allows gzip, as Sikka's clients send "gzip,compress".
+//
+// # What Sikka leaves open
+//
+// Where Sikka's documentation is silent (section 12 of docs/SIKKA_API.md), the mock picks:
+//
+//   - whether a refresh revokes the old request key: yes by default; setting
+//     refresh-invalidates-old (WithRefreshInvalidatesOld, -refresh-invalidates-old,
+//     refresh_invalidates_old in the config file and /_mock/settings). Off, the old key
+//     works until it expires.
+//   - whether a refresh returns a new refresh_key: no, the same one, usable again (fixed).
+//   - what DELETE request_key does to the refresh key, and DELETE refresh_key to the request
+//     key: nothing (fixed).
+//   - the timestamp zone: UTC, written without a zone (fixed).
+//   - the reply to an unknown path: 404 API2009 (fixed).
+//   - per-plan rate numbers and the 429 body: WithRateLimit (-rate-limit, rate_limit),
+//     default off; the body is MOCK4029. The daily caps' units (calls, bytes):
+//     WithDailyLimits (daily_request_limit, daily_data_limit), default off.
+//   - ?request_key= acceptance: accepted wherever the header is (fixed).
+//   - how long an expired key answers "expired" (API1025) rather than unknown (API1004):
+//     ExpiredKeyMemory, 7 days (fixed).
 //
 // # Codes and keys
 //
 // Codes and keys are random hex from crypto/rand. A code is single-use even under concurrent
 // exchanges, bound to the app it was issued for (another app's attempt leaves it intact), and
-// expires after the code TTL (10m). A refresh key works until its request key's end time.
-// The mock holds at most MaxLiveCodes (10000) unredeemed codes and MaxLiveKeys (10000) key
-// pairs: one more forgets the oldest issued, which then fails like an unknown one. Issuing a
-// code or a key also forgets every expired code and key, at most once per SweepInterval (1m)
-// of the mock clock; what was forgotten stays unknown even if the clock is set back.
-// With refresh-invalidates-old on (the default), a refresh revokes the old request key and
-// makes the old refresh key single-use, so a client that keeps using the old pair fails; off,
-// both stay usable until they expire. The request_key grant does not require a prior
+// expires after the code TTL (10m). A request key lives for the key TTL (24h); a refresh key
+// lives until it is deleted and can be exchanged any number of times. The mock holds at most
+// MaxLiveCodes (10000) unredeemed codes, MaxLiveKeys (10000) request keys and as many refresh
+// keys: one more forgets the oldest issued, which then fails like an unknown one. Issuing a
+// code or a key also forgets every expired code, and every request key expired for more than
+// ExpiredKeyMemory, at most once per SweepInterval (1m) of the mock clock; what was forgotten
+// stays unknown even if the clock is set back. The request_key grant does not require a prior
 // authorization; it records one.
 //
 // # Time
@@ -123,8 +205,8 @@
 //
 // # Admin API
 //
-// JSON in and out; errors in the same envelope (400 invalid, 404 unknown app or office, 409
-// duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
+// JSON in and out; errors in the same envelope (400 API1026 invalid, 404 API2009 unknown app
+// or office, 409 API2013 duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
 // faults never apply to them.
 //
 //	POST   /_mock/reset          (Content-Type: application/json, no body)
@@ -139,7 +221,8 @@
 //	GET    /_mock/count?endpoint=POST+/v4/request_key&grant=refresh_key → {"count":n}
 //	GET    /_mock/clock          {"now":"RFC 3339"}
 //	POST   /_mock/clock          {"advance":"25h"} or {"set":"2026-02-10T04:00:00Z"} → {"now":…}
-//	GET    /_mock/settings       {"refresh_invalidates_old","key_ttl","code_ttl","auto_approve"}
+//	GET    /_mock/settings       {"refresh_invalidates_old","key_ttl","code_ttl","auto_approve",
+//	                              "rate_limit","daily_request_limit","daily_data_limit"}
 //	PUT    /_mock/settings       any of those fields; absent ones unchanged
 //	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
 //
@@ -147,7 +230,7 @@
 //
 //   - Every request under /_mock/ needs a loopback Host header (127.0.0.1 or another
 //     127.x.x.x, [::1], localhost; any port) or one configured with WithAdminHosts
-//     (Config.AdminHosts, the binary's -admin-host), else 403 API4003. This defeats DNS
+//     (Config.AdminHosts, the binary's -admin-host), else 403 MOCK4003. This defeats DNS
 //     rebinding: a page that points its own name at the mock's address still sends its own
 //     name as Host. In docker-compose, reach the admin API through the published loopback
 //     port, or start the mock with -admin-host mocksikka:8089. In-process, call the Go

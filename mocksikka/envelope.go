@@ -10,26 +10,55 @@ import (
 	"sync"
 )
 
-// Error codes of the error envelope. Sikka's real codes were not found; these are the mock's
-// own, stable so that tests can match them, and documented in doc.go.
+// Error codes of the error envelope. The API* codes are Sikka's documented codes (section 7
+// of docs/SIKKA_API.md), each used only for its documented meaning; the MOCK* codes are the
+// mock's own, for answers Sikka's documentation does not describe. doc.go lists them all.
 const (
-	codeBadJSON        = "API1001" // 400 body is not a JSON object of strings
-	codeMissingField   = "API1002" // 400 a required field is empty
-	codeBadGrant       = "API1003" // 400 missing or unknown grant_type
-	codeBadCode        = "API1004" // 400 unknown, expired, used or other-app authorization code
-	codeBadQuery       = "API1005" // 400 malformed limit or offset
+	codeSessionEnded   = "API0002" // 200 DELETE request_key / refresh_key: session terminated
+	codeAppIDMissing   = "API1001" // 400 app_id (App-Id) missing
+	codeAppKeyMissing  = "API1002" // 400 app_key (App-Key) missing
+	codeKeyMissing     = "API1004" // 400 request key missing, unknown or revoked
+	codeSecretMissing  = "API1005" // 400 secret_key missing
 	codeBadContentType = "API1006" // 415 body is not application/json
-	codeBadRequestKey  = "API2001" // 401 missing, unknown, expired or revoked request key
-	codeBadApp         = "API2002" // 401 unknown app or wrong app_key
-	codeBadOffice      = "API2003" // 401 unknown office or wrong secret_key
-	codeBadRefreshKey  = "API2004" // 401 unknown, expired, used or other-app refresh key
-	codeAdminHost      = "API4003" // 403 admin API: Host neither loopback nor configured
-	codeNotFound       = "API4004" // 404 no such route
-	codeMethod         = "API4005" // 405 route exists, method does not
-	codeConflict       = "API4009" // 409 admin: already exists
-	codeTooLarge       = "API4013" // 413 body over MaxBodyBytes
-	codeFault          = "API9000" // any status injected by a Fault
+	codeParamMissing   = "API1020" // 400 another required parameter is missing
+	codeKeyExpired     = "API1025" // 400 request key expired
+	codeParamInvalid   = "API1026" // 400 a parameter or the body is invalid
+	codeBadCredentials = "API2003" // 401 app, office or refresh credentials incorrect
+	codeNotFound       = "API2009" // 404 no such route (admin: unknown app or office)
+	codeDailyData      = "API2011" // 429 the practice's daily data cap is used up
+	codeDailyRequests  = "API2012" // 429 the practice's daily request cap is used up
+	codeConflict       = "API2013" // 409 admin: already exists
+	codeMethod         = "API2014" // 405 route exists, method does not
+
+	codeAdminHost = "MOCK4003" // 403 admin API: Host neither loopback nor configured
+	codeTooLarge  = "MOCK4013" // 413 body over MaxBodyBytes
+	codeRateLimit = "MOCK4029" // 429 the app's calls per window are used up (Sikka's body is undocumented)
+	codeFault     = "MOCK9000" // any status injected by a Fault
+
+	// Older names, kept for the handlers that use them.
+	codeBadRequestKey = codeKeyMissing
+	codeBadApp        = codeBadCredentials
+	codeBadQuery      = codeParamInvalid
+	codeBadJSON       = codeParamInvalid
 )
+
+// statusDesc is http_code_desc as Sikka spells it; other statuses use Go's status text
+// without spaces, the style of most documented ones.
+var statusDesc = map[int]string{
+	200: "OK", 201: "Created", 204: "NoContent", 400: "BadRequest", 401: "Unauthorized",
+	404: "NotFound", 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
+	412: "Precondition Failed", 415: "UnsupportedMediaType", 422: "Unprocessable",
+	429: "Too Many Requests", 500: "InternalServerError", 503: "ServiceUnavailable",
+	504: "Gateway Timeout",
+}
+
+// httpCodeDesc returns http_code_desc for status.
+func httpCodeDesc(status int) string {
+	if d, ok := statusDesc[status]; ok {
+		return d
+	}
+	return strings.ReplaceAll(http.StatusText(status), " ", "")
+}
 
 const moreInformation = "mocksikka: see the package documentation of github.com/parlae/sikka-connect/mocksikka"
 
@@ -52,6 +81,9 @@ type call struct {
 	grant string // grant_type of a POST /v4/request_key, read once
 	e     *Entry
 	q     url.Values // the parsed query, once asked for
+
+	capOffice string // the office whose daily data cap this answer counts against, if any
+	sent      int    // bytes of the answer's body, before any compression
 }
 
 // query returns the request's query, parsed once per call. Callers must not
@@ -93,20 +125,36 @@ func (c *call) json(status int, v any) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	c.e.Status = status
+	c.sent += buf.Len()
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
 }
 
-// fail answers with the error envelope.
+// fail answers with the error envelope; more_information points to the mock's documentation.
 func (c *call) fail(status int, code, short, long string) {
+	c.failMore(status, code, short, long, moreInformation)
+}
+
+// documentedTexts are the short and long messages the sheet gives for a code; they replace
+// whatever a handler passes, so that every answer with the code reads as Sikka's.
+var documentedTexts = map[string][2]string{
+	codeBadCredentials: {"Authentication/Authorization Failed", "ID or key is incorrect."},
+	codeKeyExpired:     {"Request key expired", "Request key is not valid, it is expired."},
+}
+
+// failMore answers with the error envelope and the given more_information.
+func (c *call) failMore(status int, code, short, long, more string) {
+	if t, ok := documentedTexts[code]; ok {
+		short, long = t[0], t[1]
+	}
 	c.e.ErrorCode = code
 	c.json(status, errorEnvelope{
 		HTTPCode:        strconv.Itoa(status),
-		HTTPCodeDesc:    http.StatusText(status),
+		HTTPCodeDesc:    httpCodeDesc(status),
 		ErrorCode:       code,
 		ShortMessage:    short,
 		LongMessage:     long,
-		MoreInformation: moreInformation,
+		MoreInformation: more,
 	})
 }
 

@@ -178,6 +178,14 @@ func (s *Server) applyFault(c *call) bool {
 	if f.Status == 0 {
 		return true
 	}
+	if f.Status == http.StatusTooManyRequests { // as a real limit answers
+		h := c.w.Header()
+		if h.Get("X-Rate-Limit-Limit") == "" {
+			h.Set("X-Rate-Limit-Limit", strconv.Itoa(s.rateLimit()))
+			h.Set("X-Rate-Limit-Reset", strconv.Itoa(int(RateWindow/time.Second)))
+		}
+		h.Set("X-Rate-Limit-Remaining", "0")
+	}
 	c.fail(f.Status, codeFault, "Injected fault: "+http.StatusText(f.Status),
 		"The mock was told to answer this call with status "+strconv.Itoa(f.Status)+".")
 	return false

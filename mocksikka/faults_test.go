@@ -36,7 +36,7 @@ func TestFaultCountAndStatus(t *testing.T) {
 				r := e.grant("request_key", "office_id", mocksikka.DefaultOfficeID, "secret_key", mocksikka.DefaultSecretKey)
 				require.Equal(t, want, r.status, "call %d: %s", i, r.body)
 				if want != 200 {
-					assert.Equal(t, "API9000", r.envelope(t, want)["error_code"])
+					assert.Equal(t, "MOCK9000", r.envelope(t, want)["error_code"])
 				}
 			}
 			faulted := 0
@@ -71,7 +71,7 @@ func TestFaultDelay(t *testing.T) {
 	began := time.Now()
 	r := e.do("GET", "/v4/request_key_info", nil)
 	assert.GreaterOrEqual(t, time.Since(began), 400*time.Millisecond)
-	r.envelope(t, 401) // the endpoint itself answered, late
+	r.envelope(t, 400) // the endpoint itself answered, late
 	began = time.Now()
 	e.do("GET", "/v4/request_key_info", nil)
 	assert.Less(t, time.Since(began), 400*time.Millisecond, "count used up")
@@ -113,7 +113,7 @@ func TestFaultsDoNotApplyToAdmin(t *testing.T) {
 	assert.Equal(t, 503, e.do("GET", "/v4/practices", nil).status)
 	assert.Equal(t, 404, e.do("GET", "/v4/nope", nil).status, "faults apply to routes only")
 	e.mock.ClearFaults()
-	assert.Equal(t, 401, e.do("GET", "/v4/practices", nil).status)
+	assert.Equal(t, 400, e.do("GET", "/v4/practices", nil).status)
 }
 
 func TestFaultJSON(t *testing.T) {

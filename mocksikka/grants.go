@@ -39,8 +39,9 @@ type keyResponse struct {
 	Domain       string `json:"domain"`
 }
 
-// keyScope is the scope of every key; Sikka's real values were not found.
-const keyScope = "authorized_practices practices request_key_info"
+// keyScope is the scope of every key: as Sikka's, a comma list of API names starting
+// "start,end,"; the mock's keys open the APIs it serves.
+const keyScope = "start,end,authorized_practices,practices,request_key_info"
 
 func (c *call) keyResponse(k *keyPair, now time.Time, withRefresh bool) keyResponse {
 	left := max(k.end.Sub(now)/time.Second, 0)
@@ -57,7 +58,7 @@ func (c *call) keyResponse(k *keyPair, now time.Time, withRefresh bool) keyRespo
 		Domain:       "Dental",
 	}
 	if withRefresh {
-		resp.RefreshKey = k.refreshKey
+		resp.RefreshKey = k.refresh.key
 	}
 	return resp
 }
@@ -70,18 +71,30 @@ func (c *call) decodeKeyRequest(into *keyRequest) bool {
 		return false
 	}
 	if err := json.Unmarshal(c.body, into); err != nil {
-		c.fail(http.StatusBadRequest, codeBadJSON, "Invalid JSON",
+		c.fail(http.StatusBadRequest, codeParamInvalid, "Invalid JSON",
 			"The body must be a JSON object whose values are strings.")
 		return false
 	}
 	return true
 }
 
+// missingCodes are the documented codes of a missing app_id, app_key and secret_key; any
+// other missing parameter is API1020.
+var missingCodes = map[string]string{
+	"app_id": codeAppIDMissing, "App-Id": codeAppIDMissing,
+	"app_key": codeAppKeyMissing, "App-Key": codeAppKeyMissing,
+	"secret_key": codeSecretMissing,
+}
+
 // requireFields answers 400 naming the first empty field.
 func (c *call) requireFields(fields ...[2]string) bool {
 	for _, f := range fields {
 		if f[1] == "" {
-			c.fail(http.StatusBadRequest, codeMissingField, "Missing "+f[0], "The field "+f[0]+" is required.")
+			code, ok := missingCodes[f[0]]
+			if !ok {
+				code = codeParamMissing
+			}
+			c.fail(http.StatusBadRequest, code, "Missing Parameter", f[0]+" is missing.")
 			return false
 		}
 	}
@@ -112,11 +125,11 @@ func (s *Server) requestKey(c *call) {
 	case "refresh_key":
 		fields = [][2]string{{"refresh_key", in.RefreshKey}}
 	case "":
-		c.fail(http.StatusBadRequest, codeBadGrant, "Missing grant_type",
-			"grant_type must be authorization_code, request_key or refresh_key.")
+		c.fail(http.StatusBadRequest, codeParamMissing, "Missing Parameter",
+			"grant_type is missing: request_key, refresh_key or authorization_code.")
 		return
 	default:
-		c.fail(http.StatusBadRequest, codeBadGrant, "Unsupported grant_type",
+		c.fail(http.StatusBadRequest, codeParamInvalid, "Unsupported grant_type",
 			"grant_type must be authorization_code, request_key or refresh_key.")
 		return
 	}
@@ -130,23 +143,23 @@ func (s *Server) requestKey(c *call) {
 	status, code, short := http.StatusOK, "", ""
 	switch {
 	case !s.checkApp(in.AppID, in.AppKey):
-		status, code, short = http.StatusUnauthorized, codeBadApp, "Invalid app credentials"
+		status, code, short = http.StatusUnauthorized, codeBadCredentials, authFailed
 	case in.GrantType == "authorization_code":
 		if office, ok := s.store.redeemCode(in.Code, in.AppID, now); ok {
 			k = s.store.newKey(in.AppID, office, now, s.keyTTL)
 		} else {
-			status, code, short = http.StatusBadRequest, codeBadCode, "Invalid authorization code"
+			status, code, short = http.StatusBadRequest, codeParamInvalid, "Invalid authorization code"
 		}
 	case in.GrantType == "request_key":
 		if s.checkOffice(in.OfficeID, in.SecretKey) {
 			k = s.store.newKey(in.AppID, in.OfficeID, now, s.keyTTL)
 		} else {
-			status, code, short = http.StatusUnauthorized, codeBadOffice, "Invalid office credentials"
+			status, code, short = http.StatusUnauthorized, codeBadCredentials, authFailed
 		}
 	default: // refresh_key
 		var ok bool
 		if k, ok = s.store.refreshKey(in.RefreshKey, in.AppID, now, s.keyTTL, s.refreshInvalidatesOld); !ok {
-			status, code, short = http.StatusUnauthorized, codeBadRefreshKey, "Invalid refresh key"
+			status, code, short = http.StatusUnauthorized, codeBadCredentials, authFailed
 		}
 	}
 	var resp keyResponse
@@ -157,19 +170,26 @@ func (s *Server) requestKey(c *call) {
 	s.mu.Unlock()
 
 	if k == nil {
-		c.fail(status, code, short, longMessages[code])
+		long := credentialsIncorrect
+		if code == codeParamInvalid {
+			long = "The code is unknown, expired, already used, or was issued to another app."
+		}
+		c.fail(status, code, short, long)
 		return
 	}
 	c.json(http.StatusOK, resp)
 }
 
-// longMessages explain each credential failure without saying which part was wrong.
+// Sikka's texts of API2003 (short and long message).
+const (
+	authFailed           = "Authentication/Authorization Failed"
+	credentialsIncorrect = "ID or key is incorrect."
+)
+
+// longMessages are the long messages of the codes the older handlers answer.
 var longMessages = map[string]string{
-	codeBadApp:        "The app_id is unknown or the app_key does not match it.",
-	codeBadCode:       "The code is unknown, expired, already used, or was issued to another app.",
-	codeBadOffice:     "The office_id is unknown or the secret_key does not match it.",
-	codeBadRefreshKey: "The refresh key is unknown, expired, already used, revoked, or belongs to another app.",
-	codeBadRequestKey: "The request key is missing, unknown, expired or revoked.",
+	codeBadCredentials: credentialsIncorrect,
+	codeKeyMissing:     "Requestkey is missing/invalid",
 }
 
 // checkOffice reports whether secretKey is officeID's; the caller holds s.mu.
@@ -182,48 +202,55 @@ func (s *Server) checkOffice(officeID, secretKey string) bool {
 	return false
 }
 
-// revokeKey answers DELETE /v4/request_key: the key named by the Request-Key header, or by a
-// JSON body {request_key, app_id, app_key} of the app it was issued to, stops working at once,
-// and so does its refresh key.
+// sessionEnded answers 200 with Sikka's envelope for a terminated session (API0002).
+func (c *call) sessionEnded() {
+	c.failMore(http.StatusOK, codeSessionEnded, "OK", "Request Session terminated successfully.", "")
+}
+
+// revokeKey answers DELETE /v4/request_key: the request key (Request-Key header or
+// request_key query, already checked by checkRequestKey) stops working at once. Its refresh
+// key is not affected.
 func (s *Server) revokeKey(c *call) {
 	key := c.r.Header.Get("Request-Key")
-	var in keyRequest
-	if key == "" && len(c.body) > 0 {
-		if !c.decodeKeyRequest(&in) {
-			return
-		}
-		if !c.requireFields([2]string{"request_key", in.RequestKey}, [2]string{"app_id", in.AppID}, [2]string{"app_key", in.AppKey}) {
-			return
-		}
-		key = in.RequestKey
-		c.e.AppID = in.AppID
-	}
-
 	s.mu.Lock()
-	now := s.clock.now()
-	var k *keyPair
-	ok := key != ""
-	if ok && in.AppID != "" && !s.checkApp(in.AppID, in.AppKey) {
-		s.mu.Unlock()
-		c.fail(http.StatusUnauthorized, codeBadApp, "Invalid app credentials", longMessages[codeBadApp])
-		return
-	}
-	if ok {
-		k, ok = s.store.usableKey(key, now)
-	}
-	if ok && in.AppID != "" && k.appID != in.AppID {
-		ok = false
-	}
+	k, ok := s.store.usableKey(key, s.clock.now())
 	if ok {
 		k.revoked = true
 		s.store.drop(k)
-		c.e.OfficeID, c.e.AppID = k.officeID, k.appID
+		c.e.Auth, c.e.OfficeID, c.e.AppID = "request_key", k.officeID, k.appID
 	}
 	s.mu.Unlock()
-
-	if !ok {
-		c.fail(http.StatusUnauthorized, codeBadRequestKey, "Invalid request key", longMessages[codeBadRequestKey])
+	if !ok { // expired between checkRequestKey and now
+		c.keyRejected(keyExpired)
 		return
 	}
-	c.json(http.StatusOK, map[string]string{"issued_to": k.officeID, "status": "revoked"})
+	c.sessionEnded()
+}
+
+// revokeRefreshKey answers DELETE /v4/refresh_key (headers Refresh-Key, App-Id, App-Key):
+// the refresh key stops working at once; request keys issued with it keep working until
+// they expire.
+func (s *Server) revokeRefreshKey(c *call) {
+	h := c.r.Header
+	appID, appKey, refresh := h.Get("App-Id"), h.Get("App-Key"), h.Get("Refresh-Key")
+	c.e.AppID = appID
+	if !c.requireFields([2]string{"App-Id", appID}, [2]string{"App-Key", appKey}, [2]string{"Refresh-Key", refresh}) {
+		return
+	}
+	s.mu.Lock()
+	ok := s.checkApp(appID, appKey)
+	var rr *refreshRec
+	if ok {
+		rr, ok = s.store.refreshOf(refresh, appID)
+	}
+	if ok {
+		s.store.dropRefresh(rr)
+		c.e.OfficeID = rr.officeID
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.fail(http.StatusUnauthorized, codeBadCredentials, authFailed, credentialsIncorrect)
+		return
+	}
+	c.sessionEnded()
 }

@@ -8,7 +8,7 @@ import (
 
 // Default settings.
 const (
-	// DefaultKeyTTL is how long a request key (and its refresh key) lives.
+	// DefaultKeyTTL is how long a request key lives (a refresh key lives until deleted).
 	DefaultKeyTTL = 24 * time.Hour
 	// DefaultCodeTTL is how long an authorization code can be exchanged.
 	DefaultCodeTTL = 10 * time.Minute
@@ -20,12 +20,20 @@ const (
 	MaxBodyBytes = 64 << 10
 	// MaxLiveCodes is how many unredeemed authorization codes the mock holds. Issuing one more
 	// (consent page, auto-approve, IssueCode) forgets the oldest code issued, which then
-	// fails like an unknown one (API1004).
+	// fails like an unknown one (API1026).
 	MaxLiveCodes = 10000
-	// MaxLiveKeys is how many key pairs (request key with its refresh key) the mock holds.
-	// Issuing one more (any grant) forgets the oldest pair issued, whose keys then fail like
-	// unknown ones (API2001, API2004).
+	// MaxLiveKeys is how many request keys, and how many refresh keys, the mock holds. Issuing
+	// one more forgets the oldest issued, which then fails like an unknown one (API1004 for a
+	// request key, API2003 for a refresh key).
 	MaxLiveKeys = 10000
+	// ExpiredKeyMemory is how long the mock remembers an expired request key, answering
+	// API1025 (expired) for it; after that it is forgotten and answers API1004 (unknown).
+	ExpiredKeyMemory = 7 * 24 * time.Hour
+	// RateWindow is the window of the per-app rate limit (X-Rate-Limit-*), as Sikka's.
+	RateWindow = 60 * time.Second
+	// UnlimitedRate is the per-app limit announced when no rate limit is set: high enough
+	// never to be reached.
+	UnlimitedRate = 1<<31 - 1
 	// SweepInterval is how often, at most, in mock-clock time, issuing a code or a key also
 	// forgets every expired code and key.
 	SweepInterval = time.Minute
@@ -42,7 +50,28 @@ type config struct {
 	clockStart            time.Time // zero: real time
 	logger                *slog.Logger
 	adminHosts            []string // Host values, besides loopback ones, the admin API answers
-	listing               listing  // the practice lists' settings (authorized.go)
+	limits                Limits
+	listing               listing // the practice lists' settings (authorized.go)
+}
+
+// Limits are the mock's rate limits; a zero field is off.
+type Limits struct {
+	// PerApp is how many calls an app may make per RateWindow (60 s); 0 is UnlimitedRate.
+	PerApp int `json:"rate_limit,omitempty"`
+	// DailyRequests is how many request-key calls a practice (office) may make per day
+	// (UTC, mock clock); over it, 429 API2012.
+	DailyRequests int `json:"daily_request_limit,omitempty"`
+	// DailyBytes is how many bytes of answers (uncompressed) a practice (office) may receive
+	// per day (UTC, mock clock) through request-key calls; once reached, 429 API2011.
+	DailyBytes int64 `json:"daily_data_limit,omitempty"`
+}
+
+// check reports a negative limit.
+func (l Limits) check() error {
+	if l.PerApp < 0 || l.DailyRequests < 0 || l.DailyBytes < 0 {
+		return fmt.Errorf("rate limits must not be negative: %w", ErrInvalid)
+	}
+	return nil
 }
 
 // Option changes one setting of New.
@@ -90,8 +119,10 @@ func WithLogger(l *slog.Logger) Option {
 // with a code for officeID, after the usual app and redirect URI checks (default: off).
 func WithAutoApprove(officeID string) Option { return func(c *config) { c.autoApprove = officeID } }
 
-// WithRefreshInvalidatesOld sets whether a refresh_key grant invalidates the old request key
-// and the old refresh key (default true). When false, both stay usable until they expire.
+// WithRefreshInvalidatesOld sets whether a refresh_key grant revokes the request key issued
+// last with that refresh key (default true; Sikka's documentation does not say). When false,
+// the old request key stays usable until it expires. Either way the refresh key itself stays
+// usable until it is deleted.
 func WithRefreshInvalidatesOld(b bool) Option {
 	return func(c *config) { c.refreshInvalidatesOld = b }
 }
@@ -113,8 +144,22 @@ func WithAdminHosts(hosts ...string) Option {
 	return func(c *config) { c.adminHosts = append([]string(nil), hosts...) }
 }
 
+// WithRateLimit lets each app make n calls per RateWindow (60 s); one more answers 429 with
+// X-Rate-Limit-Remaining 0 until the window ends. 0 (the default) is off: UnlimitedRate.
+func WithRateLimit(n int) Option { return func(c *config) { c.limits.PerApp = n } }
+
+// WithDailyLimits caps, per practice (office) and UTC day of the mock clock, the request-key
+// calls (requests; over it 429 API2012) and the bytes of their answers (bytes; once reached
+// 429 API2011). 0 is off (the default).
+func WithDailyLimits(requests int, bytes int64) Option {
+	return func(c *config) { c.limits.DailyRequests, c.limits.DailyBytes = requests, bytes }
+}
+
 // validate checks c and returns the normalised apps and practices.
 func (c *config) validate() error {
+	if err := c.limits.check(); err != nil {
+		return err
+	}
 	if c.keyTTL <= 0 || c.codeTTL <= 0 {
 		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
 	}

@@ -26,28 +26,33 @@ type listEnvelope struct {
 	Items         []listItem `json:"items"`
 }
 
-// authKey authenticates c by key (its Request-Key header), counting the call on the key when count
-// is set. It answers 401 and returns nil when the key is missing or not usable. The caller
-// holds s.mu.
-func (s *Server) authKey(c *call, key string, now time.Time, count bool) *keyPair {
-	k, ok := s.store.usableKey(key, now)
-	if !ok {
-		return nil
+// authKey authenticates c by key (its Request-Key header or request_key query), counting the
+// call on the key when count is set. It returns nil and the key's state (keyMissing for no
+// key) when the key is not usable; the caller then answers with c.failKey. The caller holds
+// s.mu.
+func (s *Server) authKey(c *call, key string, now time.Time, count bool) (*keyPair, keyState) {
+	if key == "" {
+		return nil, keyMissing
+	}
+	k, st := s.store.lookupKey(key, now)
+	if st != keyActive {
+		return nil, st
 	}
 	if count {
 		k.requestCount++
 	}
 	c.e.Auth, c.e.OfficeID, c.e.AppID = "request_key", k.officeID, k.appID
-	return k
+	return k, st
 }
 
-func (c *call) failKey() {
-	c.fail(http.StatusUnauthorized, codeBadRequestKey, "Invalid request key", longMessages[codeBadRequestKey])
-}
+// failKey answers that the request key is no good, as checkRequestKey does: 400 API1004 for a
+// missing, unknown or revoked key, 400 API1025 for an expired one. (checkRequestKey answers
+// first; this covers a key that expired or was revoked in between.)
+func (c *call) failKey(st keyState) { c.keyRejected(st) }
 
 // failApp answers that the App-Id and App-Key headers were refused.
 func (c *call) failApp() {
-	c.fail(http.StatusUnauthorized, codeBadApp, "Invalid app credentials", longMessages[codeBadApp])
+	c.fail(http.StatusUnauthorized, codeBadCredentials, authFailed, credentialsIncorrect)
 }
 
 // requestKey returns the request key of c: its Request-Key header, else its request_key
@@ -72,7 +77,7 @@ func (s *Server) practicesList(c *call) {
 	practiceID, all := q.Get("practice_id"), q.Get("fields") == "get_all"
 	s.mu.Lock()
 	now := s.clock.now()
-	k := s.authKey(c, c.requestKey(), now, true)
+	k, st := s.authKey(c, c.requestKey(), now, true)
 	var recs []practiceRec
 	if k != nil {
 		for _, p := range s.practices {
@@ -84,7 +89,7 @@ func (s *Server) practicesList(c *call) {
 	emptyOK := s.initial.listing.emptyAs200
 	s.mu.Unlock()
 	if k == nil {
-		c.failKey()
+		c.failKey(st)
 		return
 	}
 	slices.SortStableFunc(recs, byOfficeThenPractice)
@@ -101,14 +106,14 @@ func (s *Server) requestKeyInfo(c *call) {
 	key := c.requestKey()
 	s.mu.Lock()
 	now := s.clock.now()
-	k := s.authKey(c, key, now, false)
+	k, st := s.authKey(c, key, now, false)
 	var resp keyResponse
 	if k != nil {
 		resp = c.keyResponse(k, now, false)
 	}
 	s.mu.Unlock()
 	if k == nil {
-		c.failKey()
+		c.failKey(st)
 		return
 	}
 	c.json(http.StatusOK, resp)

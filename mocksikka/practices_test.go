@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/stretchr/testify/assert"
@@ -69,15 +70,17 @@ func ids(l list) []string {
 	return out
 }
 
-// The error answers of envelope.go and grants.go that these tests meet, in one place (another
-// branch of issue 13 moves them to Sikka's codes).
+// The error answers these tests meet, in one place: Sikka's documented codes (section 7 of
+// docs/SIKKA_API.md).
 var (
-	errKey      = wantErr{401, "API2001"} // request key missing, unknown, expired or revoked
-	errApp      = wantErr{401, "API2002"} // App-Id or App-Key refused
-	errQuery    = wantErr{400, "API1005"} // limit or offset malformed
-	errNotFound = wantErr{404, "API4004"} // no such path
-	errMethod   = wantErr{405, "API4005"} // path without that method
-	errOffice   = wantErr{401, "API2007"} // not authorized for this practice (Sikka's table)
+	errKey        = wantErr{400, "API1004"} // request key missing, unknown or revoked
+	errExpired    = wantErr{400, "API1025"} // request key expired
+	errApp        = wantErr{401, "API2003"} // App-Id or App-Key refused
+	errAppKeyGone = wantErr{400, "API1002"} // App-Id without App-Key
+	errQuery      = wantErr{400, "API1026"} // limit or offset malformed
+	errNotFound   = wantErr{404, "API2009"} // no such path
+	errMethod     = wantErr{405, "API2014"} // path without that method
+	errOffice     = wantErr{401, "API2007"} // not authorized for this practice (Sikka's table)
 )
 
 type wantErr struct {
@@ -335,7 +338,7 @@ func TestAuthorizedPracticesRejects(t *testing.T) {
 		{"unknown key", "", []string{"Request-Key", "nope"}, errKey},
 		{"wrong app key", "", appHeaders(mocksikka.DefaultAppID, "wrong"), errApp},
 		{"unknown app", "", appHeaders("nobody", mocksikka.DefaultAppKey), errApp},
-		{"app id without key", "", appHeaders(mocksikka.DefaultAppID, ""), errApp},
+		{"app id without key", "", appHeaders(mocksikka.DefaultAppID, ""), errAppKeyGone},
 		{"limit not a number", "?limit=x", []string{"Request-Key", k["request_key"]}, errQuery},
 		{"limit zero", "?limit=0", []string{"Request-Key", k["request_key"]}, errQuery},
 		{"negative offset", "?offset=-1", []string{"Request-Key", k["request_key"]}, errQuery},
@@ -346,6 +349,11 @@ func TestAuthorizedPracticesRejects(t *testing.T) {
 			r := e.do("GET", "/v4/authorized_practices"+c.query, nil, c.header...)
 			assert.Equal(t, c.err.code, r.envelope(t, c.err.status)["error_code"])
 		})
+	}
+	e.mock.Advance(25 * time.Hour)
+	for _, path := range []string{"/v4/authorized_practices", "/v4/authorized_practices/" + k["issued_to"], "/v4/practices"} {
+		r := e.do("GET", path, nil, "Request-Key", k["request_key"])
+		assert.Equal(t, errExpired.code, r.envelope(t, errExpired.status)["error_code"], "expired key on %s", path)
 	}
 }
 
@@ -458,6 +466,12 @@ func TestPracticesEndpoint(t *testing.T) {
 	assert.Len(t, q.list(t).Items, 2, "request_key as a query parameter")
 	info := e.do("GET", "/v4/request_key_info", nil, "Request-Key", key).strings(t)
 	assert.Equal(t, "5", info["request_count"], "every call counts on the key, 204 included")
+	gz := e.do("GET", "/v4/practices?practice_id=3", nil, "Request-Key", key, "Accept-Encoding", "gzip")
+	assert.Equal(t, http.StatusNoContent, gz.status)
+	assert.Empty(t, gz.body, "a 204 has no body, not even an empty gzip stream")
+	assert.Empty(t, gz.header.Get("Content-Encoding"))
+	assert.NotEmpty(t, gz.header.Get("X-Rate-Limit-Limit"), "the rate-limit headers on a 204 too")
+	assert.NotEmpty(t, gz.header.Get("Request-Key-Expires"), "and the key's expiry")
 	assert.Equal(t, errKey.code, e.do("GET", "/v4/practices", nil).envelope(t, errKey.status)["error_code"])
 }
 

@@ -31,6 +31,9 @@ type Server struct {
 	store                 store
 	journal               []Entry
 	faults                []*activeFault
+	limits                Limits
+	rates                 map[string]*rateWindow // by app id; "" for calls of no registered app
+	dailyUse              map[string]*dailyUse   // by office id
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -43,6 +46,7 @@ type practiceRec struct {
 type route struct {
 	handle func(*call)
 	admin  bool
+	auth   authKind // checked before the handler (checkRequestKey)
 }
 
 // New returns a mock with DefaultApp, DefaultPractices and the default settings, changed by
@@ -67,14 +71,16 @@ func New(opts ...Option) *Server {
 
 func (s *Server) buildRoutes() map[string]map[string]route {
 	api := func(h func(*call)) route { return route{handle: h} }
+	key := func(h func(*call)) route { return route{handle: h, auth: authKey} }
 	adm := func(h func(*call)) route { return route{handle: h, admin: true} }
 	return map[string]map[string]route{
 		"/portal/authapp.aspx":     {"GET": api(s.consentPage), "POST": api(s.consentDecision)},
-		"/v4/request_key":          {"POST": api(s.requestKey), "DELETE": api(s.revokeKey)},
-		"/v4/request_key_info":     {"GET": api(s.requestKeyInfo)},
-		"/v4/authorized_practices": {"GET": api(s.authorizedPractices)},
-		authorizedPracticePath:     {"GET": api(s.authorizedPractice)},
-		"/v4/practices":            {"GET": api(s.practicesList)},
+		"/v4/request_key":          {"POST": api(s.requestKey), "DELETE": key(s.revokeKey)},
+		"/v4/refresh_key":          {"DELETE": api(s.revokeRefreshKey)},
+		"/v4/request_key_info":     {"GET": key(s.requestKeyInfo)},
+		"/v4/authorized_practices": {"GET": {handle: s.authorizedPractices, auth: authKeyOrApp}},
+		authorizedPracticePath:     {"GET": {handle: s.authorizedPractice, auth: authKeyOrApp}},
+		"/v4/practices":            {"GET": key(s.practicesList)},
 		"/_mock/reset":             {"POST": adm(s.adminReset)},
 		"/_mock/apps":              {"POST": adm(s.adminAddApp)},
 		"/_mock/practices":         {"POST": adm(s.adminAddPractice)},
@@ -100,13 +106,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	methods, known := s.routes[routeKey(r.URL.Path)]
 	rt, allowed := methods[r.Method]
 	admin := rt.admin || strings.HasPrefix(r.URL.Path, "/_mock/")
+	api := !admin && !strings.HasPrefix(r.URL.Path, "/portal/") // Sikka's API: rate headers, gzip
+	if api && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		gw := &gzipWriter{ResponseWriter: w}
+		defer gw.close()
+		c.w = gw
+		w = gw
+	}
 	defer func() { s.finish(c, admin, began) }()
 
-	switch {
-	case admin && !s.guardAdmin(c, known && allowed):
+	if admin && !s.guardAdmin(c, known && allowed) {
 		return // 403 for a foreign Host, 415 for a change that is not JSON
+	}
+	if (!known || !allowed) && api && !s.admit(c) {
+		return
+	}
+	switch {
 	case !known:
-		c.fail(http.StatusNotFound, codeNotFound, "Not found", "There is no endpoint at this path.")
+		c.fail(http.StatusNotFound, codeNotFound, "Resource not found",
+			"There is no endpoint at this path. (Sikka's own answer to an unknown path is not documented.)")
 		return
 	case !allowed:
 		names := make([]string, 0, len(methods))
@@ -115,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		sort.Strings(names)
 		w.Header().Set("Allow", strings.Join(names, ", "))
-		c.fail(http.StatusMethodNotAllowed, codeMethod, "Method not allowed",
+		c.fail(http.StatusMethodNotAllowed, codeMethod, "Method Not Allowed",
 			"This endpoint accepts "+strings.Join(names, ", ")+".")
 		return
 	}
@@ -127,7 +145,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.grant = peekGrant(c.body)
 			c.e.Grant = plainGrant(c.grant)
 		}
+		if api && !s.admit(c) {
+			return
+		}
 		if !s.applyFault(c) {
+			return
+		}
+		if rt.auth != authNone && !s.checkRequestKey(c, rt.auth) {
 			return
 		}
 	}
@@ -161,6 +185,9 @@ func (s *Server) finish(c *call, admin bool, began time.Time) {
 	if !admin {
 		s.mu.Lock()
 		s.record(e)
+		if c.capOffice != "" {
+			s.daily(c.capOffice, s.clock.now()).bytes += int64(c.sent)
+		}
 		s.mu.Unlock()
 	}
 	ctx := context.WithoutCancel(c.r.Context())
@@ -188,7 +215,7 @@ func (s *Server) finish(c *call, admin bool, began time.Time) {
 
 // Reset returns the mock to the state New built: the configured apps, practices and settings
 // (undoing AddApp, AddPractice and every Set…), no codes, keys or authorizations, an empty
-// journal, no faults, and the clock back at its start.
+// journal, no faults, no calls counted against rate limits, and the clock back at its start.
 func (s *Server) Reset() {
 	c := s.initial
 	s.mu.Lock()
@@ -206,6 +233,9 @@ func (s *Server) Reset() {
 	s.store = newStore()
 	s.journal = nil
 	s.faults = nil
+	s.limits = c.limits
+	s.rates = map[string]*rateWindow{}
+	s.dailyUse = map[string]*dailyUse{}
 }
 
 // AddApp registers a until the next Reset. It fails with ErrInvalid if a has no ID or Key or a

@@ -22,15 +22,15 @@ func TestRoutingErrors(t *testing.T) {
 		status       int
 		code, allow  string
 	}{
-		{"GET", "/v4/nope", nil, 404, "API4004", ""},
-		{"GET", "/", nil, 404, "API4004", ""},
-		{"GET", "/_mock/nope", nil, 404, "API4004", ""},
-		{"GET", "/v4/request_key", nil, 405, "API4005", "DELETE, POST"},
-		{"PUT", "/v4/authorized_practices", nil, 405, "API4005", "GET"},
-		{"DELETE", "/portal/authapp.aspx", nil, 405, "API4005", "GET, POST"},
-		{"GET", "/_mock/reset", nil, 405, "API4005", "POST"},
-		{"POST", "/v4/request_key", strings.Repeat("x", mocksikka.MaxBodyBytes+1), 413, "API4013", ""},
-		{"POST", "/_mock/apps", strings.Repeat(" ", mocksikka.MaxBodyBytes+1), 413, "API4013", ""},
+		{"GET", "/v4/nope", nil, 404, "API2009", ""},
+		{"GET", "/", nil, 404, "API2009", ""},
+		{"GET", "/_mock/nope", nil, 404, "API2009", ""},
+		{"GET", "/v4/request_key", nil, 405, "API2014", "DELETE, POST"},
+		{"PUT", "/v4/authorized_practices", nil, 405, "API2014", "GET"},
+		{"DELETE", "/portal/authapp.aspx", nil, 405, "API2014", "GET, POST"},
+		{"GET", "/_mock/reset", nil, 405, "API2014", "POST"},
+		{"POST", "/v4/request_key", strings.Repeat("x", mocksikka.MaxBodyBytes+1), 413, "MOCK4013", ""},
+		{"POST", "/_mock/apps", strings.Repeat(" ", mocksikka.MaxBodyBytes+1), 413, "MOCK4013", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {

@@ -12,34 +12,50 @@ type codeGrant struct {
 	expires         time.Time
 }
 
-// keyPair is a request key with its refresh key.
+// keyPair is a request key, with the refresh key it was issued with.
 type keyPair struct {
-	requestKey, refreshKey string
-	appID, officeID        string
-	start, end             time.Time
-	requestCount           int
-	revoked                bool // revoked by DELETE, or replaced by an invalidating refresh
-	refreshUsed            bool // the refresh key was exchanged
+	requestKey      string
+	appID, officeID string
+	start, end      time.Time
+	requestCount    int
+	revoked         bool        // revoked by DELETE, or replaced by an invalidating refresh
+	refresh         *refreshRec // the refresh key issued with it (a refresh keeps the same one)
 }
 
-// usable reports whether the request key still opens the API at now.
-func (k *keyPair) usable(now time.Time) bool { return !k.revoked && now.Before(k.end) }
+// refreshRec is a refresh key: it lives until it is deleted (DELETE /v4/refresh_key) or
+// forgotten as the oldest of MaxLiveKeys, and can be exchanged any number of times.
+type refreshRec struct {
+	key             string
+	appID, officeID string
+	current         *keyPair // the request key issued last with it
+}
+
+// keyState is what a request key is at a given time.
+type keyState int
+
+const (
+	keyUnknown keyState = iota // never issued, revoked, or forgotten
+	keyActive                  // usable
+	keyExpired                 // past its end time, still remembered (ExpiredKeyMemory)
+)
 
 // store holds codes, keys and which app each office authorized. It is not safe for concurrent
 // use: the Server's mutex guards it; that is what makes a code single-use.
 //
-// It is bounded: issuing a code or a key forgets every expired code and key when the mock
-// clock has moved SweepInterval (or backwards) since the last sweep, and forgets the oldest
-// code (key pair) issued when MaxLiveCodes (MaxLiveKeys) are held. authorized holds at most
-// one entry per registered app and configured office.
+// It is bounded: issuing a code or a key forgets every expired code, and every request key
+// expired for more than ExpiredKeyMemory, when the mock clock has moved SweepInterval (or
+// backwards) since the last sweep; and it forgets the oldest code, request key or refresh key
+// issued when MaxLiveCodes (MaxLiveKeys) of them are held. authorized holds at most one entry
+// per registered app and configured office.
 type store struct {
-	codes      map[string]codeGrant
-	codeOrder  fifo[codeGrant]     // codes in issue order
-	keys       map[string]*keyPair // by request key
-	refresh    map[string]*keyPair // by refresh key
-	keyOrder   fifo[*keyPair]      // request keys in issue order
-	authorized map[string]map[string]bool
-	lastSweep  time.Time // mock-clock time of the last sweep of expired codes and keys
+	codes        map[string]codeGrant
+	codeOrder    fifo[codeGrant]        // codes in issue order
+	keys         map[string]*keyPair    // by request key
+	refresh      map[string]*refreshRec // by refresh key
+	keyOrder     fifo[*keyPair]         // request keys in issue order
+	refreshOrder fifo[*refreshRec]      // refresh keys in issue order
+	authorized   map[string]map[string]bool
+	lastSweep    time.Time // mock-clock time of the last sweep of expired codes and keys
 }
 
 // fifo is the order in which the keys of a map m were added, for evicting the oldest. A key
@@ -86,7 +102,7 @@ func newStore() store {
 	return store{
 		codes:      map[string]codeGrant{},
 		keys:       map[string]*keyPair{},
-		refresh:    map[string]*keyPair{},
+		refresh:    map[string]*refreshRec{},
 		authorized: map[string]map[string]bool{},
 	}
 }
@@ -123,7 +139,7 @@ func (st *store) sweep(now time.Time) {
 		}
 	}
 	for _, k := range st.keys {
-		if !now.Before(k.end) {
+		if !now.Before(k.end.Add(ExpiredKeyMemory)) {
 			st.drop(k)
 		}
 	}
@@ -165,60 +181,95 @@ func (st *store) redeemCode(code, appID string, now time.Time) (officeID string,
 	return g.officeID, true
 }
 
-// newKey issues a fresh key pair for appID and officeID, valid from now for ttl. At
-// MaxLiveKeys it forgets the oldest pair issued first.
+// newKey issues a fresh request key with a fresh refresh key for appID and officeID, valid
+// from now for ttl.
 func (st *store) newKey(appID, officeID string, now time.Time, ttl time.Duration) *keyPair {
 	st.sweep(now)
+	if len(st.refresh) >= MaxLiveKeys {
+		if old, ok := st.refreshOrder.popOldest(st.refresh); ok {
+			delete(st.refresh, old)
+		}
+	}
+	rr := &refreshRec{key: randomHex(16), appID: appID, officeID: officeID}
+	st.refresh[rr.key] = rr
+	st.refreshOrder.push(rr.key, st.refresh)
+	return st.issue(rr, now, ttl)
+}
+
+// issue adds a request key for rr's app and office, valid from now for ttl. At MaxLiveKeys
+// it forgets the oldest request key issued first.
+func (st *store) issue(rr *refreshRec, now time.Time, ttl time.Duration) *keyPair {
 	if len(st.keys) >= MaxLiveKeys {
 		if old, ok := st.keyOrder.popOldest(st.keys); ok {
 			st.drop(st.keys[old])
 		}
 	}
-	keys := randomHex(32) // one read for both keys
 	k := &keyPair{
-		requestKey: keys[:32],
-		refreshKey: keys[32:],
-		appID:      appID,
-		officeID:   officeID,
+		requestKey: randomHex(16),
+		appID:      rr.appID,
+		officeID:   rr.officeID,
 		start:      now,
 		end:        now.Add(ttl),
+		refresh:    rr,
 	}
+	rr.current = k
 	st.keys[k.requestKey] = k
-	st.refresh[k.refreshKey] = k
 	st.keyOrder.push(k.requestKey, st.keys)
-	st.authorize(appID, officeID)
+	st.authorize(rr.appID, rr.officeID)
 	return k
 }
 
 // usableKey returns the key pair of requestKey if it is usable at now.
 func (st *store) usableKey(requestKey string, now time.Time) (*keyPair, bool) {
-	k, ok := st.keys[requestKey]
-	if !ok || !k.usable(now) {
-		return nil, false
-	}
-	return k, true
+	k, state := st.lookupKey(requestKey, now)
+	return k, state == keyActive
 }
 
-// refreshKey exchanges refreshKey of appID for a new pair. The refresh key works until its
-// request key's end time, unless it was used or revoked by an invalidating refresh or a DELETE.
+// lookupKey returns requestKey's pair and state at now; the pair is nil when unknown.
+func (st *store) lookupKey(requestKey string, now time.Time) (*keyPair, keyState) {
+	k, ok := st.keys[requestKey]
+	switch {
+	case !ok || k.revoked:
+		return nil, keyUnknown
+	case !now.Before(k.end):
+		return k, keyExpired
+	}
+	return k, keyActive
+}
+
+// refreshKey exchanges refreshKey of appID for a new request key; the refresh key stays the
+// same and keeps working. With invalidate, the request key issued last with it is revoked.
 func (st *store) refreshKey(refreshKey, appID string, now time.Time, ttl time.Duration, invalidate bool) (*keyPair, bool) {
-	old, ok := st.refresh[refreshKey]
-	if !ok || old.appID != appID || old.revoked || old.refreshUsed || !now.Before(old.end) {
+	rr, ok := st.refresh[refreshKey]
+	if !ok || rr.appID != appID {
 		return nil, false
 	}
-	if invalidate {
+	st.sweep(now)
+	if old := rr.current; invalidate && old != nil {
 		old.revoked = true
-		old.refreshUsed = true
 		st.drop(old)
 	}
-	return st.newKey(appID, old.officeID, now, ttl), true
+	return st.issue(rr, now, ttl), true
 }
 
-// drop forgets a key pair that can never be used again (revoked: neither its
-// request key nor its refresh key opens anything any more, whatever the
-// clock does), so that a long run of refreshes does not grow the store. An
-// unknown key and a revoked one are refused alike.
+// refreshOf returns the refresh key record of refreshKey for appID.
+func (st *store) refreshOf(refreshKey, appID string) (*refreshRec, bool) {
+	rr, ok := st.refresh[refreshKey]
+	if !ok || rr.appID != appID {
+		return nil, false
+	}
+	return rr, true
+}
+
+// drop forgets a request key that can never be used again (revoked: it opens nothing any
+// more, whatever the clock does), so that a long run of refreshes does not grow the store.
+// An unknown key and a revoked one are refused alike. Its refresh key is not affected.
 func (st *store) drop(k *keyPair) {
 	delete(st.keys, k.requestKey)
-	delete(st.refresh, k.refreshKey)
+}
+
+// dropRefresh forgets a refresh key (DELETE /v4/refresh_key). The request keys issued with it
+// keep working until they expire.
+func (st *store) dropRefresh(rr *refreshRec) {
+	delete(st.refresh, rr.key)
 }

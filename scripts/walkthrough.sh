@@ -79,22 +79,23 @@ RK=$(field request_key <<<"$ANSWER") REFRESH=$(field refresh_key <<<"$ANSWER")
 PRACTICES=$(curl -fsS -H "Request-Key: $RK" "$M/v4/authorized_practices?show=all")
 SECRET=$(field secret_key <<<"$PRACTICES")
 echo "authorized: $(field practice_name <<<"$PRACTICES") ($(field practice_management_system <<<"$PRACTICES"))"
-# 5. refresh before the key expires (24 h): a new pair; the old request key stops working
+# 5. refresh before the key expires (24 h): a new request key and the same refresh key (it lives
+#    until deleted); the old request key stops working (400 API1004)
 ANSWER=$(curl -fsS -H "$JSON" "$M/v4/request_key" \
   -d "{\"grant_type\":\"refresh_key\",\"refresh_key\":\"$REFRESH\",\"app_id\":\"$APP\",\"app_key\":\"$KEY\"}")
-OLD_RK=$RK RK=$(field request_key <<<"$ANSWER")
-OLD=$(curl -sS -o /dev/null -w '%{http_code}' -H "Request-Key: $OLD_RK" "$M/v4/authorized_practices")
+OLD_RK=$RK RK=$(field request_key <<<"$ANSWER") REFRESHED=$(field refresh_key <<<"$ANSWER")
+OLD=$(curl -sS -w ' %{http_code}' -H "Request-Key: $OLD_RK" "$M/v4/authorized_practices")  # body, then the status
 NEW=$(curl -sS -o /dev/null -w '%{http_code}' -H "Request-Key: $RK" "$M/v4/authorized_practices")
-echo "after the refresh: old key $OLD, new key $NEW"
-# 6. the admin API (JSON only): move the mock's clock 25 h on, and every key has expired
+echo "after the refresh: old key ${OLD##* } $(field error_code <<<"$OLD"), new key $NEW"
+# 6. the admin API (JSON only): move the mock's clock 25 h on, and every request key has expired (400 API1025)
 curl -fsS -o /dev/null -H "$JSON" -X POST -d '{"advance":"25h"}' "$M/_mock/clock"
-EXPIRED=$(curl -sS -o /dev/null -w '%{http_code}' -H "Request-Key: $RK" "$M/v4/authorized_practices")
+EXPIRED=$(curl -sS -w ' %{http_code}' -H "Request-Key: $RK" "$M/v4/authorized_practices")
 # 7. a fresh key from the stored practice credentials (what the library does when a refresh fails)
 ANSWER=$(curl -fsS -H "$JSON" "$M/v4/request_key" \
   -d "{\"grant_type\":\"request_key\",\"office_id\":\"D36225\",\"secret_key\":\"$SECRET\",\"app_id\":\"$APP\",\"app_key\":\"$KEY\"}")
 RK=$(field request_key <<<"$ANSWER")
 FRESH=$(curl -sS -o /dev/null -w '%{http_code}' -H "Request-Key: $RK" "$M/v4/authorized_practices")
-echo "25 h later: expired key $EXPIRED, fresh key $FRESH"
+echo "25 h later: expired key ${EXPIRED##* } $(field error_code <<<"$EXPIRED"), fresh key $FRESH"
 # how many key requests the mock received
 curl -fsS -H "$JSON" "$M/_mock/count?endpoint=POST+/v4/request_key"
 # ---- end of walkthrough ----
@@ -106,9 +107,10 @@ case "$TO" in "$CB?"*"state=abc"*) ;; *) fail "Allow redirected to an unexpected
 [ -n "$REFRESH" ] || fail "the code exchange returned no refresh key"
 [ "$(field practice_name <<<"$PRACTICES")" = "Happy Dental Clinic" ] || fail "authorized_practices does not list Happy Dental Clinic"
 [ -n "$SECRET" ] || fail "authorized_practices returned no secret key"
-[ "$OLD" = 401 ] || fail "the old request key answered $OLD after the refresh, want 401"
+[ "$REFRESHED" = "$REFRESH" ] || fail "the refresh answered another refresh key, want the same one"
+[ "${OLD##* } $(field error_code <<<"$OLD")" = "400 API1004" ] || fail "the old request key answered ${OLD##* } after the refresh, want 400 API1004"
 [ "$NEW" = 200 ] || fail "the refreshed request key answered $NEW, want 200"
-[ "$EXPIRED" = 401 ] || fail "the request key answered $EXPIRED 25 h later, want 401"
+[ "${EXPIRED##* } $(field error_code <<<"$EXPIRED")" = "400 API1025" ] || fail "the request key answered ${EXPIRED##* } 25 h later, want 400 API1025"
 [ "$FRESH" = 200 ] || fail "the key from the practice credentials answered $FRESH, want 200"
 [ "$OLD_RK" != "$RK" ] || fail "the mock issued the same request key twice"
 echo "walkthrough: every step answered as the README says"

@@ -91,18 +91,25 @@ func TestGrantsAgainstMock(t *testing.T) {
 		Address: "123 Main Street", City: "Toronto", State: "ON", Zip: "M5V 2T6", // no email: not a documented field
 	}, p)
 
-	// refresh_key, an hour before expiry
+	// refresh_key, an hour before expiry: a new request key, the same refresh key (it lives
+	// until deleted); the mock's default revokes the old request key (400 API1004)
 	f.mock.Advance(23 * time.Hour)
 	refreshed, err := f.client.RefreshKey(ctx, key.RefreshKey)
 	require.NoError(t, err)
 	assert.NotEqual(t, key.RequestKey, refreshed.RequestKey)
-	assert.NotEqual(t, key.RefreshKey, refreshed.RefreshKey)
+	assert.Equal(t, key.RefreshKey, refreshed.RefreshKey, "a refresh answers the same refresh key")
 	assert.Equal(t, mocksikka.DefaultOfficeID, refreshed.IssuedTo)
 	assert.Equal(t, start.Add(47*time.Hour), refreshed.Expiry)
 	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-	requireKeyRejected(t, err, "RequestKeyInfo")
-	_, err = f.client.RefreshKey(ctx, key.RefreshKey)
-	requireSikkaError(t, err, "RefreshKey", sikka.ErrUnauthorized)
+	se := requireKeyRejected(t, err, "RequestKeyInfo")
+	assert.Equal(t, http.StatusBadRequest, se.StatusCode)
+	assert.Equal(t, "API1004", se.Envelope.ErrorCode)
+	// the refresh key is used again, long after (two days): still good
+	f.mock.Advance(48 * time.Hour)
+	again, err := f.client.RefreshKey(ctx, key.RefreshKey)
+	require.NoError(t, err)
+	assert.Equal(t, key.RefreshKey, again.RefreshKey)
+	assert.NotEqual(t, refreshed.RequestKey, again.RequestKey)
 
 	// request_key from the stored office credentials
 	minted, err := f.client.RequestKey(ctx, p.OfficeID, p.SecretKey)
@@ -259,8 +266,8 @@ func TestErrorsAgainstMock(t *testing.T) {
 		se := requireSikkaError(t, err, "ExchangeCode", sikka.ErrInvalidGrant)
 		assert.Equal(t, http.StatusBadRequest, se.StatusCode)
 		assert.Equal(t, "400", se.Envelope.HTTPCode)
-		assert.Equal(t, "API1004", se.Envelope.ErrorCode)
-		assert.Equal(t, "sikka: ExchangeCode: POST /v4/request_key: 400 Bad Request: Invalid authorization code (API1004)", se.Error())
+		assert.Equal(t, "API1026", se.Envelope.ErrorCode, "Sikka's code for an invalid parameter")
+		assert.Equal(t, "sikka: ExchangeCode: POST /v4/request_key: 400 Bad Request: Invalid authorization code (API1026)", se.Error())
 	})
 	t.Run("reused code", func(t *testing.T) {
 		f := newFixture(t)
@@ -296,22 +303,25 @@ func TestErrorsAgainstMock(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.newClient("wrong-app-key-0123456789").ExchangeCode(ctx, f.code(mocksikka.DefaultOfficeID))
 		se := requireSikkaError(t, err, "ExchangeCode", sikka.ErrUnauthorized)
-		assert.Equal(t, "API2002", se.Envelope.ErrorCode)
+		assert.Equal(t, "API2003", se.Envelope.ErrorCode, "Sikka's code for bad app credentials")
 	})
 	t.Run("wrong secret key", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, "not-the-secret-key")
-		requireSikkaError(t, err, "RequestKey", sikka.ErrUnauthorized)
+		se := requireSikkaError(t, err, "RequestKey", sikka.ErrUnauthorized)
+		assert.Equal(t, "API2003", se.Envelope.ErrorCode)
 		assert.Equal(t, 1, f.mock.Count(grantEndpoint, "request_key"), "a refused grant is not retried")
 	})
 	t.Run("unknown and expired request keys", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.client.AuthorizedPractices(ctx, "unknown-request-key")
-		requireKeyRejected(t, err, "AuthorizedPractices")
+		se := requireKeyRejected(t, err, "AuthorizedPractices")
+		assert.Equal(t, [2]any{http.StatusBadRequest, "API1004"}, [2]any{se.StatusCode, se.Envelope.ErrorCode})
 		key := f.connect(mocksikka.DefaultOfficeID)
 		f.mock.Advance(24*time.Hour + time.Second)
 		_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
-		requireKeyRejected(t, err, "RequestKeyInfo")
+		se = requireKeyRejected(t, err, "RequestKeyInfo")
+		assert.Equal(t, [2]any{http.StatusBadRequest, "API1025"}, [2]any{se.StatusCode, se.Envelope.ErrorCode})
 		assert.Equal(t, 1, f.mock.Count(infoEndpoint, ""), "a rejected key is not retried")
 	})
 	t.Run("rate limited for longer than the maximum wait", func(t *testing.T) {
@@ -500,11 +510,14 @@ func TestRetriesAgainstMock(t *testing.T) {
 	})
 	t.Run("RequestKey: 429 retried, 502 not", func(t *testing.T) {
 		f := newFixture(t)
-		f.mock.InjectFault(mocksikka.Fault{Endpoint: grantEndpoint, Grant: "request_key", Count: 1, Status: 429})
+		// The mock's 429 carries X-Rate-Limit-Reset (what is left of its 60 s window, over the
+		// maximum wait); Retry-After asks for less, and wins.
+		f.mock.InjectFault(mocksikka.Fault{Endpoint: grantEndpoint, Grant: "request_key", Count: 1, Status: 429, RetryAfter: time.Second})
 		key, err := f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
 		require.NoError(t, err)
 		assert.Equal(t, mocksikka.DefaultOfficeID, key.IssuedTo)
 		assert.Equal(t, 2, f.mock.Count(grantEndpoint, "request_key"))
+		assert.Equal(t, []time.Duration{time.Second}, f.recordedWaits())
 
 		f.mock.InjectFault(mocksikka.Fault{Endpoint: grantEndpoint, Grant: "request_key", Count: 1, Status: 502})
 		_, err = f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
@@ -641,13 +654,15 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey)
 	require.NoError(t, err)
 
-	refreshed, err := f.client.RefreshKey(ctx, key.RefreshKey)
+	refreshed, err := f.client.RefreshKey(ctx, key.RefreshKey) // the same refresh key back
 	require.NoError(t, err)
 	keep(refreshed)
-	_, err = f.client.RefreshKey(ctx, key.RefreshKey) // used up
+	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey) // invalidated by the refresh
 	note(err)
-	_, err = f.client.RequestKeyInfo(ctx, key.RequestKey) // invalidated
+	require.NoError(t, f.client.RevokeRefreshKey(ctx, key.RefreshKey))
+	_, err = f.client.RefreshKey(ctx, key.RefreshKey) // deleted
 	note(err)
+	note(f.client.RevokeRefreshKey(ctx, key.RefreshKey)) // deleted already
 	minted, err := f.client.RequestKey(ctx, mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
 	require.NoError(t, err)
 	keep(minted)

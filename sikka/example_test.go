@@ -48,7 +48,7 @@ func ExampleClient_ExchangeCode() {
 	// valid for: 24h0m0s
 	// Connected to Happy Dental Clinic (Dentrix)
 	// true
-	// sikka: ExchangeCode: POST /v4/request_key: 400 Bad Request: Invalid authorization code (API1004)
+	// sikka: ExchangeCode: POST /v4/request_key: 400 Bad Request: Invalid authorization code (API1026)
 }
 
 // Keeping a connection alive: refresh before expiry and, when Sikka refuses

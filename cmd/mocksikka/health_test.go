@@ -116,7 +116,7 @@ func TestHealthAndReady(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ready"}`, string(body))
 
 	// The mock's own paths are still the mock's.
-	assert.Equal(t, http.StatusUnauthorized, st.get(t, "/v4/authorized_practices").StatusCode)
+	assert.Equal(t, http.StatusBadRequest, st.get(t, "/v4/authorized_practices").StatusCode)
 	assert.Equal(t, http.StatusNotFound, st.get(t, "/healthz/more").StatusCode)
 }
 

@@ -109,10 +109,11 @@ func TestRunServesAndStops(t *testing.T) {
 	assert.Regexp(t, `^http://127\.0\.0\.1:[0-9]+$`, st.url)
 
 	resp := st.get(t, "/v4/authorized_practices")
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	var env map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
-	assert.Equal(t, "401", env["http_code"])
+	assert.Equal(t, "400", env["http_code"])
+	assert.Equal(t, "API1004", env["error_code"], "no credential: request key missing")
 
 	// The whole flow by hand: consent page, Allow, exchange, practices.
 	q := url.Values{"app_id": {mocksikka.DefaultAppID}, "redirect_uri": {"http://localhost:3000/cb"}, "state": {"st"}}
@@ -222,6 +223,35 @@ func TestRunRefreshFlag(t *testing.T) {
 		5*time.Second, 10*time.Millisecond, "JSON log")
 }
 
+// -rate-limit (or MOCKSIKKA_RATE_LIMIT) limits each app's calls per 60 s; a config file can
+// set it and the daily caps.
+func TestRunRateLimit(t *testing.T) {
+	limit := func(st *started) (string, int) {
+		resp := st.get(t, "/v4/practices")
+		return resp.Header.Get("X-Rate-Limit-Limit"), resp.StatusCode
+	}
+	st := start(t, []string{"-addr", "127.0.0.1:0", "-rate-limit", "2"}, nil)
+	for _, want := range []int{400, 400, 429} { // no key: 400 until the limit, then 429
+		l, status := limit(st)
+		assert.Equal(t, "2", l)
+		assert.Equal(t, want, status)
+	}
+	fromEnv := start(t, []string{"-addr", "127.0.0.1:0"}, map[string]string{"MOCKSIKKA_RATE_LIMIT": "5"})
+	l, _ := limit(fromEnv)
+	assert.Equal(t, "5", l)
+
+	file := filepath.Join(t.TempDir(), "mock.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"rate_limit":9,"daily_request_limit":1}`), 0o600))
+	fromFile := start(t, []string{"-addr", "127.0.0.1:0", "-config", file}, nil)
+	l, _ = limit(fromFile)
+	assert.Equal(t, "9", l)
+	creds := map[string]string{"grant_type": "request_key", "office_id": mocksikka.DefaultOfficeID,
+		"secret_key": mocksikka.DefaultSecretKey, "app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey}
+	k := fromFile.post(t, "/v4/request_key", creds)["request_key"]
+	assert.Equal(t, 200, fromFile.get(t, "/v4/practices", "Request-Key", k).StatusCode)
+	assert.Equal(t, 429, fromFile.get(t, "/v4/practices", "Request-Key", k).StatusCode, "daily_request_limit 1")
+}
+
 // The admin API answers the hosts of -admin-host (repeatable, comma separated, or from
 // MOCKSIKKA_ADMIN_HOST) besides loopback ones, refuses others, and wants JSON for changes.
 func TestRunAdminHost(t *testing.T) {
@@ -293,6 +323,8 @@ func TestRunErrors(t *testing.T) {
 		"bad env duration": {nil, map[string]string{"MOCKSIKKA_KEY_TTL": "soon"}, true},
 		"bad env bool":     {nil, map[string]string{"MOCKSIKKA_REFRESH_INVALIDATES_OLD": "maybe"}, true},
 		"bad log format":   {[]string{"-log-format", "xml"}, nil, true},
+		"negative rate":    {[]string{"-rate-limit", "-1"}, nil, true},
+		"bad env rate":     {nil, map[string]string{"MOCKSIKKA_RATE_LIMIT": "lots"}, true},
 		"bad admin host":   {[]string{"-admin-host", "http://mocksikka:8089"}, nil, true},
 		"bad env host":     {nil, map[string]string{"MOCKSIKKA_ADMIN_HOST": "mocksikka/_mock"}, true},
 		"missing config":   {[]string{"-config", filepath.Join(t.TempDir(), "none.json")}, nil, false},

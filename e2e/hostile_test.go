@@ -339,7 +339,7 @@ func TestHostileStateReplay(t *testing.T) {
 	require.Equal(t, middleware.DefaultPrefix+"?status=success", b.callback(cb.String()).location)
 	before := h.snapshot()
 
-	code2, err := h.mock.IssueCode(mocksikka.DefaultAppID, "E48213") // a fresh code of another practice
+	code2, err := h.mock.IssueCode(mocksikka.DefaultAppID, mocksikka.MapleLeafOfficeID) // a fresh code of another practice
 	require.NoError(t, err)
 	h.scan.secrets("authorization code", code2)
 	other := h.browser("replay")

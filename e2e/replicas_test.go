@@ -43,7 +43,7 @@ func TestReplicasFlowAcrossReplicas(t *testing.T) {
 	began := time.Now()
 	s := newCrashWorld(t)
 	ds := startReplicas(t, s, 3)
-	offices := []string{"D36225", "E48213", "O77104"} // the mock's default practices
+	offices := []string{mocksikka.DefaultOfficeID, mocksikka.MapleLeafOfficeID, mocksikka.BrightSmilesOfficeID} // the mock's default practices
 	for i, office := range offices {
 		s.mock.SetAutoApprove(office)
 		account := fmt.Sprintf("replica-account-%d", i)
@@ -135,7 +135,7 @@ func TestReplicasConcurrentRefreshSweeps(t *testing.T) {
 	began := time.Now()
 	s := newCrashWorld(t)
 	const n = 9
-	offices := []string{"D36225", "E48213", "O77104"}
+	offices := []string{mocksikka.DefaultOfficeID, mocksikka.MapleLeafOfficeID, mocksikka.BrightSmilesOfficeID}
 	for i := len(offices); i < n; i++ {
 		office := fmt.Sprintf("R%05d", i)
 		require.NoError(t, s.mock.AddPractice(mocksikka.Practice{OfficeID: office, PracticeID: "1",

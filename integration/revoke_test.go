@@ -191,11 +191,11 @@ func TestReconnectRevokesThePreviousKey(t *testing.T) {
 		require.NoError(t, err)
 		first := e.wire.lastIssued(t)
 
-		code, err := e.mock.IssueCode(mocksikka.DefaultAppID, "E48213")
+		code, err := e.mock.IssueCode(mocksikka.DefaultAppID, mocksikka.MapleLeafOfficeID)
 		require.NoError(t, err)
 		rec, err := e.svc.Connect(ctx, "acct-1", code)
 		require.NoError(t, err)
-		assert.Equal(t, "E48213", rec.OfficeID)
+		assert.Equal(t, mocksikka.MapleLeafOfficeID, rec.OfficeID)
 		second := e.wire.lastIssued(t)
 		e.assertRevoked(first, "the other practice's key")
 		e.assertLive(second, "the new key")

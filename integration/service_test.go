@@ -420,7 +420,7 @@ func TestCredentialsRefreshNearExpiry(t *testing.T) {
 		}})
 
 		// A fresh key is used as it is.
-		code, err := e.mock.IssueCode(mocksikka.DefaultAppID, "E48213")
+		code, err := e.mock.IssueCode(mocksikka.DefaultAppID, mocksikka.MapleLeafOfficeID)
 		require.NoError(t, err)
 		_, err = e.svc.Connect(ctx, "fresh", code)
 		require.NoError(t, err)
@@ -498,7 +498,7 @@ func TestRefreshDueSweepsOnceAcrossInstances(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
-		offices := []string{"D36225", "E48213", "O77104"} // the mock's default offices
+		offices := []string{mocksikka.DefaultOfficeID, mocksikka.MapleLeafOfficeID, mocksikka.BrightSmilesOfficeID} // the mock's default offices
 		due := len(offices)
 		e.mock.SetKeyTTL(30 * time.Minute)
 		for i, officeID := range offices {

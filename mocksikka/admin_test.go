@@ -185,14 +185,14 @@ func TestAdminSettings(t *testing.T) {
 
 func TestAdminCodes(t *testing.T) {
 	e := newEnv(t)
-	r := e.do("POST", "/_mock/codes", map[string]string{"app_id": mocksikka.DefaultAppID, "office_id": "E48213"})
+	r := e.do("POST", "/_mock/codes", map[string]string{"app_id": mocksikka.DefaultAppID, "office_id": mocksikka.MapleLeafOfficeID})
 	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
 	code := r.strings(t)["code"]
 	assert.Regexp(t, hex32, code)
-	assert.Equal(t, "E48213", e.grant("authorization_code", "code", code).strings(t)["issued_to"])
-	e.do("POST", "/_mock/codes", map[string]string{"app_id": "nope", "office_id": "E48213"}).envelope(t, 404)
+	assert.Equal(t, mocksikka.MapleLeafOfficeID, e.grant("authorization_code", "code", code).strings(t)["issued_to"])
+	e.do("POST", "/_mock/codes", map[string]string{"app_id": "nope", "office_id": mocksikka.MapleLeafOfficeID}).envelope(t, 404)
 	e.do("POST", "/_mock/codes", map[string]string{"app_id": mocksikka.DefaultAppID, "office_id": "nope"}).envelope(t, 404)
-	_, err := e.mock.IssueCode("nope", "E48213")
+	_, err := e.mock.IssueCode("nope", mocksikka.MapleLeafOfficeID)
 	assert.ErrorIs(t, err, mocksikka.ErrNotFound)
 }
 

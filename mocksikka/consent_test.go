@@ -79,14 +79,14 @@ func TestConsentDecision(t *testing.T) {
 	})
 	t.Run("allow another office", func(t *testing.T) {
 		e := newEnv(t, mocksikka.WithOnboardedApps()) // no Marketplace onboarding: Allow alone counts
-		r := e.postForm(form("office_id", "O77104"))
+		r := e.postForm(form("office_id", mocksikka.BrightSmilesOfficeID))
 		require.Equal(t, http.StatusFound, r.status)
 		loc, _ := url.Parse(r.header.Get("Location"))
-		assert.Equal(t, "O77104", e.grant("authorization_code", "code", loc.Query().Get("code")).strings(t)["issued_to"])
+		assert.Equal(t, mocksikka.BrightSmilesOfficeID, e.grant("authorization_code", "code", loc.Query().Get("code")).strings(t)["issued_to"])
 		// Allow alone authorizes the app, before any exchange.
 		l := e.do("GET", "/v4/authorized_practices", nil, "App-Id", mocksikka.DefaultAppID, "App-Key", mocksikka.DefaultAppKey).list(t)
 		require.Len(t, l.Items, 1)
-		assert.Equal(t, "O77104", l.Items[0]["office_id"])
+		assert.Equal(t, mocksikka.BrightSmilesOfficeID, l.Items[0]["office_id"])
 	})
 	t.Run("deny", func(t *testing.T) {
 		e := newEnv(t)
@@ -168,14 +168,14 @@ func TestConsentRefusesUnregisteredRedirects(t *testing.T) {
 }
 
 func TestAutoApprove(t *testing.T) {
-	e := newEnv(t, mocksikka.WithAutoApprove("O77104"))
+	e := newEnv(t, mocksikka.WithAutoApprove(mocksikka.BrightSmilesOfficeID))
 	r := e.do("GET", authQuery("http://localhost:8080/callback", "xyz"), nil)
 	require.Equal(t, http.StatusFound, r.status)
 	loc, err := url.Parse(r.header.Get("Location"))
 	require.NoError(t, err)
 	assert.Equal(t, "localhost:8080", loc.Host)
 	assert.Equal(t, "xyz", loc.Query().Get("state"))
-	assert.Equal(t, "O77104", e.grant("authorization_code", "code", loc.Query().Get("code")).strings(t)["issued_to"])
+	assert.Equal(t, mocksikka.BrightSmilesOfficeID, e.grant("authorization_code", "code", loc.Query().Get("code")).strings(t)["issued_to"])
 
 	bad := e.do("GET", authQuery("https://evil.example/cb", "xyz"), nil)
 	assert.Equal(t, http.StatusBadRequest, bad.status, "auto-approve validates the redirect too")

@@ -3,7 +3,7 @@ package mocksikka
 import "testing"
 
 func TestNaturalCompare(t *testing.T) {
-	ordered := []string{"", "0", "01", "1", "1-0", "1-1", "1-10", "2", "9", "10", "10a", "C10001", "D2", "D20006", "D36225", "E48213", "a"}
+	ordered := []string{"", "0", "01", "1", "1-0", "1-1", "1-10", "2", "9", "10", "10a", "C10001", "D2", "D20006", "D36225", "D48213", "a"}
 	for i := range ordered {
 		for j := range ordered {
 			want := 0

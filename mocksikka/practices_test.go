@@ -97,13 +97,13 @@ var defaultAppHeaders = appHeaders(mocksikka.DefaultAppID, mocksikka.DefaultAppK
 func TestAuthorizedPracticesQuickstart(t *testing.T) {
 	e := newEnv(t)
 	l := e.do("GET", "/v4/authorized_practices", nil, defaultAppHeaders...).list(t)
-	assert.Equal(t, []string{"D36225/1", "E48213/1", "O77104/1"}, ids(l), "without show=all: practice_id 1 rows")
+	assert.Equal(t, []string{"D36225/1", "D48213/1", "D77104/1"}, ids(l), "without show=all: practice_id 1 rows")
 	assert.Equal(t, "Opendental", l.Items[2]["practice_management_system"], "the raw spelling")
 	// Step 2: the office id and secret key of an item give a key.
 	it := l.Items[1]
 	r := e.grant("request_key", "office_id", it["office_id"], "secret_key", it["secret_key"])
 	require.Equal(t, 200, r.status, "body: %s", r.body)
-	assert.Equal(t, "E48213", r.strings(t)["issued_to"])
+	assert.Equal(t, mocksikka.MapleLeafOfficeID, r.strings(t)["issued_to"])
 }
 
 // Every documented field, in Sikka's order, every value a string (empty "", never null); href
@@ -159,30 +159,30 @@ func TestAuthorizedPracticesVisibility(t *testing.T) {
 		header []string
 		want   []string // nil: 204
 	}{
-		{"default app, fresh mock", nil, nil, defaultAppHeaders, []string{"D36225/1", "E48213/1", "O77104/1"}},
+		{"default app, fresh mock", nil, nil, defaultAppHeaders, []string{"D36225/1", "D48213/1", "D77104/1"}},
 		{"another app, nothing authorized", []mocksikka.Option{both}, nil, otherHeaders, nil},
 		{"another app after Allow", []mocksikka.Option{both}, func(e *env) {
-			allow(e, other.ID, "https://other.example/cb", "O77104")
-		}, otherHeaders, []string{"O77104/1"}},
+			allow(e, other.ID, "https://other.example/cb", mocksikka.BrightSmilesOfficeID)
+		}, otherHeaders, []string{"D77104/1"}},
 		{"another app after a code and a request_key grant", []mocksikka.Option{both}, func(e *env) {
-			_, err := e.mock.IssueCode(other.ID, "O77104")
+			_, err := e.mock.IssueCode(other.ID, mocksikka.BrightSmilesOfficeID)
 			require.NoError(t, err)
 			r := e.do("POST", "/v4/request_key", map[string]string{"grant_type": "request_key", "app_id": other.ID,
-				"app_key": other.Key, "office_id": "E48213", "secret_key": mocksikka.DefaultPractices()[1].SecretKey})
+				"app_key": other.Key, "office_id": mocksikka.MapleLeafOfficeID, "secret_key": mocksikka.DefaultPractices()[1].SecretKey})
 			require.Equal(t, 200, r.status, "body: %s", r.body)
-		}, otherHeaders, []string{"E48213/1", "O77104/1"}},
+		}, otherHeaders, []string{"D48213/1", "D77104/1"}},
 		{"onboarding named for another app", []mocksikka.Option{both, mocksikka.WithOnboardedApps(other.ID)}, nil,
-			otherHeaders, []string{"D36225/1", "E48213/1", "O77104/1"}},
+			otherHeaders, []string{"D36225/1", "D48213/1", "D77104/1"}},
 		{"default app not onboarded then", []mocksikka.Option{both, mocksikka.WithOnboardedApps(other.ID)}, nil,
 			defaultAppHeaders, nil},
 		{"no onboarding: Allow alone counts", []mocksikka.Option{mocksikka.WithOnboardedApps()}, func(e *env) {
-			allow(e, mocksikka.DefaultAppID, mocksikka.DefaultRedirectURI, "E48213")
-		}, defaultAppHeaders, []string{"E48213/1"}},
+			allow(e, mocksikka.DefaultAppID, mocksikka.DefaultRedirectURI, mocksikka.MapleLeafOfficeID)
+		}, defaultAppHeaders, []string{"D48213/1"}},
 		{"a practice added later is onboarded too", nil, func(e *env) {
 			require.NoError(t, e.mock.AddPractice(mocksikka.Practice{OfficeID: "D20006", SecretKey: "s", Name: "New", PMS: "Dentrix"}))
-		}, defaultAppHeaders, []string{"D20006/1", "D36225/1", "E48213/1", "O77104/1"}},
+		}, defaultAppHeaders, []string{"D20006/1", "D36225/1", "D48213/1", "D77104/1"}},
 		{"Reset forgets authorizations, keeps onboarding", []mocksikka.Option{both}, func(e *env) {
-			allow(e, other.ID, "https://other.example/cb", "O77104")
+			allow(e, other.ID, "https://other.example/cb", mocksikka.BrightSmilesOfficeID)
 			e.mock.Reset()
 		}, otherHeaders, nil},
 	}
@@ -287,16 +287,16 @@ func TestAuthorizedPracticeByOffice(t *testing.T) {
 	other := mocksikka.App{ID: "other-app", Key: "other-key"}
 	e := newEnv(t, mocksikka.WithApps(mocksikka.DefaultApp(), other))
 	k := e.officeKey()
-	path := "/v4/authorized_practices/E48213"
+	path := "/v4/authorized_practices/D48213"
 	cases := []struct {
 		name, path string
 		header     []string
 		want       []string // nil with no err: 204
 		err        *wantErr
 	}{
-		{"app", path, defaultAppHeaders, []string{"E48213/1"}, nil},
-		{"app, show=all", path + "?show=all", defaultAppHeaders, []string{"E48213/1", "E48213/2"}, nil},
-		{"app, practice_id", path + "?practice_id=2", defaultAppHeaders, []string{"E48213/2"}, nil},
+		{"app", path, defaultAppHeaders, []string{"D48213/1"}, nil},
+		{"app, show=all", path + "?show=all", defaultAppHeaders, []string{"D48213/1", "D48213/2"}, nil},
+		{"app, practice_id", path + "?practice_id=2", defaultAppHeaders, []string{"D48213/2"}, nil},
 		{"app, nothing matches", path + "?practice_id=7", defaultAppHeaders, nil, nil},
 		{"its own key", "/v4/authorized_practices/D36225", []string{"Request-Key", k["request_key"]}, []string{"D36225/1"}, nil},
 		{"another office's key", path, []string{"Request-Key", k["request_key"]}, nil, &errOffice},
@@ -426,7 +426,7 @@ func TestListEnvelope(t *testing.T) {
 // practice_id filter, fields=get_all, 204 when nothing matches.
 func TestPracticesEndpoint(t *testing.T) {
 	e := newEnv(t)
-	r := e.grant("request_key", "office_id", "E48213", "secret_key", mocksikka.DefaultPractices()[1].SecretKey)
+	r := e.grant("request_key", "office_id", mocksikka.MapleLeafOfficeID, "secret_key", mocksikka.DefaultPractices()[1].SecretKey)
 	require.Equal(t, 200, r.status)
 	key := r.strings(t)["request_key"]
 	get := func(query string) response {

@@ -193,7 +193,7 @@ func TestDailyCaps(t *testing.T) {
 		r := e.do("GET", "/v4/practices", nil, "Request-Key", k)
 		assert.Equal(t, "API2012", r.envelope(t, 429)["error_code"])
 		assert.NotEmpty(t, r.header.Get("X-Rate-Limit-Limit"))
-		other := e.grant("request_key", "office_id", "E48213", "secret_key", mocksikka.DefaultPractices()[1].SecretKey).strings(t)
+		other := e.grant("request_key", "office_id", mocksikka.MapleLeafOfficeID, "secret_key", mocksikka.DefaultPractices()[1].SecretKey).strings(t)
 		assert.Equal(t, 200, e.do("GET", "/v4/practices", nil, "Request-Key", other["request_key"]).status, "per practice")
 		e.mock.Advance(20 * time.Hour) // 2026-02-11 00:00:28 UTC
 		assert.Equal(t, 200, e.do("GET", "/v4/practices", nil, "Request-Key", k).status, "a new day")

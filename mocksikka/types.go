@@ -23,6 +23,11 @@ const (
 	DefaultOfficeID = "D36225"
 	// DefaultSecretKey is the secret key of DefaultOfficeID.
 	DefaultSecretKey = "STc3kSY7S4ORJHb5hE0r5yBwdeCFu7av0ahG9hPlDj0="
+	// MapleLeafOfficeID is the default Eaglesoft office, "Maple Leaf Family Dentistry", with
+	// two practices ("1" and "2").
+	MapleLeafOfficeID = "D48213"
+	// BrightSmilesOfficeID is the default Open Dental office, "Bright Smiles Orthodontics".
+	BrightSmilesOfficeID = "D77104"
 )
 
 // Errors returned by the Server's configuration methods; match them with errors.Is.
@@ -104,8 +109,9 @@ func DefaultApp() App {
 
 // DefaultPractices returns the practices configured when no WithPractices option is given:
 // "Happy Dental Clinic" (DefaultOfficeID, Dentrix G7); an Eaglesoft office with two practices
-// (so that show=all makes a difference); and an office on Open Dental, spelled "Opendental" as
-// real data does.
+// (MapleLeafOfficeID, so that show=all makes a difference); and an office on Open Dental
+// (BrightSmilesOfficeID), spelled "Opendental" as real data does. Office ids follow Sikka's
+// real shape: a letter and five digits, such as "D20006".
 func DefaultPractices() []Practice {
 	return []Practice{
 		{
@@ -116,7 +122,7 @@ func DefaultPractices() []Practice {
 			TimeZone: "Eastern Standard Time", DifferenceInMinutes: "300", PartnerID: "1", CustomerID: "36225",
 		},
 		{
-			OfficeID: "E48213", PracticeID: "1", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
+			OfficeID: MapleLeafOfficeID, PracticeID: "1", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
 			Name: "Maple Leaf Family Dentistry", PMS: "Eaglesoft", PMSVersion: "21.20",
 			Address: "456 Queen Street West", City: "Toronto", State: "ON", Zip: "M5V 2A9",
 			Email: "office@mapleleafdental.example", Phone: "416-555-0178",
@@ -124,7 +130,7 @@ func DefaultPractices() []Practice {
 			FinancialSystem: "QuickBooks", FinancialSystemVersion: "2024",
 		},
 		{
-			OfficeID: "E48213", PracticeID: "2", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
+			OfficeID: MapleLeafOfficeID, PracticeID: "2", SecretKey: "q2Vd8mB1xN0rT5yU7iO9pA3sD6fG4hJ2kL8zX1cV5bM=",
 			Name: "Maple Leaf Family Dentistry - West End", PMS: "Eaglesoft", PMSVersion: "21.20",
 			Address: "980 Bloor Street West", City: "Toronto", State: "ON", Zip: "M6H 1L5",
 			Email: "west@mapleleafdental.example", Phone: "416-555-0199",
@@ -132,7 +138,7 @@ func DefaultPractices() []Practice {
 			FinancialSystem: "QuickBooks", FinancialSystemVersion: "2024",
 		},
 		{
-			OfficeID: "O77104", PracticeID: "1", SecretKey: "Zk3Lp9Qw2Er7Ty5Ui1Op4As8Df6Gh0Jk2Lz9Xc3Vb7N=",
+			OfficeID: BrightSmilesOfficeID, PracticeID: "1", SecretKey: "Zk3Lp9Qw2Er7Ty5Ui1Op4As8Df6Gh0Jk2Lz9Xc3Vb7N=",
 			Name: "Bright Smiles Orthodontics", PMS: "Opendental", PMSVersion: "23.1.42",
 			Address: "789 Rue Sainte-Catherine", City: "Montreal", State: "QC", Zip: "H3B 1B5",
 			Email: "hello@brightsmiles.example", Phone: "514-555-0112",

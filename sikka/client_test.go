@@ -133,12 +133,12 @@ func TestGrantsAgainstMock(t *testing.T) {
 
 func TestAuthorizedPracticesAsksShowAll(t *testing.T) {
 	f := newFixture(t)
-	key := f.connect("E48213") // an office with two practices
+	key := f.connect(mocksikka.MapleLeafOfficeID) // an office with two practices
 	practices, err := f.client.AuthorizedPractices(context.Background(), key.RequestKey)
 	require.NoError(t, err)
 	require.Len(t, practices, 2)
 	assert.Equal(t, []string{"1", "2"}, []string{practices[0].PracticeID, practices[1].PracticeID})
-	p, ok := sikka.PrimaryPractice(practices, "E48213")
+	p, ok := sikka.PrimaryPractice(practices, mocksikka.MapleLeafOfficeID)
 	require.True(t, ok)
 	assert.Equal(t, "Maple Leaf Family Dentistry", p.Name)
 	assert.Equal(t, "Eaglesoft", p.PMS)
@@ -166,13 +166,13 @@ func TestAuthorizedPracticesForApp(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, practices, "no practice authorized the app yet (204: no content)")
 
-	for _, office := range []string{mocksikka.DefaultOfficeID, "E48213", "O77104"} {
+	for _, office := range []string{mocksikka.DefaultOfficeID, mocksikka.MapleLeafOfficeID, mocksikka.BrightSmilesOfficeID} {
 		f.code(office) // authorizing is enough; the code need not be exchanged
 	}
 	practices, err = f.client.AuthorizedPracticesForApp(ctx)
 	require.NoError(t, err)
 	require.Len(t, practices, 4)
-	open, ok := sikka.PrimaryPractice(practices, "O77104")
+	open, ok := sikka.PrimaryPractice(practices, mocksikka.BrightSmilesOfficeID)
 	require.True(t, ok)
 	assert.Equal(t, "Open Dental", open.PMS)
 	assert.Equal(t, "Opendental", open.PMSRaw)
@@ -636,7 +636,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	keep(key)
 	_, err = f.client.ExchangeCode(ctx, code) // reused
 	note(err)
-	code2 := f.code("E48213")
+	code2 := f.code(mocksikka.MapleLeafOfficeID)
 	secrets = append(secrets, code2)
 	_, err = f.newClient(wrongAppKey).ExchangeCode(ctx, code2)
 	note(err)
@@ -680,7 +680,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	note(err)
 	_, err = f.client.RefreshKey(ctx, refreshed.RefreshKey)
 	note(err)
-	code3 := f.code("O77104")
+	code3 := f.code(mocksikka.BrightSmilesOfficeID)
 	secrets = append(secrets, code3)
 	_, err = f.client.ExchangeCode(ctx, code3)
 	note(err)

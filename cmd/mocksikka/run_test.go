@@ -153,7 +153,7 @@ func TestRunServesAndStops(t *testing.T) {
 func TestRunSettingsFromFlagsEnvAndFile(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mock.json")
-	require.NoError(t, os.WriteFile(cfg, []byte(`{"key_ttl":"3h","auto_approve":"E48213"}`), 0o600))
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"key_ttl":"3h","auto_approve":"D48213"}`), 0o600))
 
 	cases := []struct {
 		name      string
@@ -163,10 +163,10 @@ func TestRunSettingsFromFlagsEnvAndFile(t *testing.T) {
 		expiresIn string
 	}{
 		{"defaults", nil, nil, "", "86400 second(s)"},
-		{"config file", []string{"-config", cfg}, nil, "E48213", "10800 second(s)"},
-		{"config from env", nil, map[string]string{"MOCKSIKKA_CONFIG": cfg}, "E48213", "10800 second(s)"},
-		{"env over file", []string{"-config", cfg}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": "O77104"}, "O77104", "3600 second(s)"},
-		{"flag over env", []string{"-key-ttl", "2h", "-auto-approve", "D36225"}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": "O77104"}, "D36225", "7200 second(s)"},
+		{"config file", []string{"-config", cfg}, nil, mocksikka.MapleLeafOfficeID, "10800 second(s)"},
+		{"config from env", nil, map[string]string{"MOCKSIKKA_CONFIG": cfg}, mocksikka.MapleLeafOfficeID, "10800 second(s)"},
+		{"env over file", []string{"-config", cfg}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": mocksikka.BrightSmilesOfficeID}, mocksikka.BrightSmilesOfficeID, "3600 second(s)"},
+		{"flag over env", []string{"-key-ttl", "2h", "-auto-approve", mocksikka.DefaultOfficeID}, map[string]string{"MOCKSIKKA_KEY_TTL": "1h", "MOCKSIKKA_AUTO_APPROVE": mocksikka.BrightSmilesOfficeID}, mocksikka.DefaultOfficeID, "7200 second(s)"},
 		{"flag disables auto-approve of file", []string{"-config", cfg, "-auto-approve", ""}, nil, "", "10800 second(s)"},
 	}
 	for _, c := range cases {

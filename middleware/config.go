@@ -104,10 +104,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// ErrTooManyFlows is integration.ErrTooManyFlows (the same value): the start
-// route answers 429 when the nonce store refuses a state with it.
-var ErrTooManyFlows = integration.ErrTooManyFlows
-
 // Hooks observe the connect flow. Each is optional, runs synchronously on the
 // request's goroutine (keep it fast), and must be safe for concurrent use.
 type Hooks struct {

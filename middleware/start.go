@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parlae/sikka-connect/integration"
 )
 
 // start mints a state, binds it to the browser and sends the browser to Sikka.
@@ -49,7 +51,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, e *entry) {
 	saveCtx, cancel := context.WithTimeout(r.Context(), nonceTimeout)
 	defer cancel()
 	if err := h.cfg.Nonces.Save(saveCtx, acct, s.nonceString(), s.issued.Add(ttl)); err != nil {
-		if errors.Is(err, ErrTooManyFlows) {
+		if errors.Is(err, integration.ErrTooManyFlows) {
 			e.err = err
 			e.httpStatus = http.StatusTooManyRequests
 			w.Header().Set("Retry-After", strconv.Itoa(int(ttl/time.Second)))

@@ -55,10 +55,11 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		return Record{}, providerError(err)
 	}
 
-	// The key is live at Sikka from here on: a failure revokes it, since
-	// nothing will use it.
+	// The keys are live at Sikka from here on (a refresh key until deleted):
+	// a failure revokes both, since nothing will use them.
 	fail := func(err error) (Record, error) {
 		s.revokeKey(ctx, accountID, key.RequestKey, key.Expiry, "connect failed")
+		s.revokeRefreshKey(ctx, accountID, key.RefreshKey, "connect failed")
 		return Record{}, err
 	}
 
@@ -196,6 +197,9 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 	// replaced for good.
 	if cur.RequestKey != key.RequestKey {
 		s.revokeKey(ctx, accountID, cur.RequestKey, cur.TokenExpiry, "replaced by a reconnect")
+	}
+	if cur.RefreshKey != key.RefreshKey {
+		s.revokeRefreshKey(ctx, accountID, cur.RefreshKey, "replaced by a reconnect")
 	}
 
 	s.log.Info("integration: connected", "account_id", accountID, "office_id", rec.OfficeID,

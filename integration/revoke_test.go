@@ -68,6 +68,9 @@ func (w *wireTap) lastIssued(t *testing.T) string {
 	return w.issued[len(w.issued)-1]
 }
 
+// refreshRevocations counts the refresh keys deleted at the mock.
+func (e *env) refreshRevocations() int { return e.mock.Count("DELETE /v4/refresh_key", "") }
+
 // assertRevoked checks at the mock that key no longer works (keys live 24h,
 // so an unusable one was revoked).
 func (e *env) assertRevoked(key, msg string) {
@@ -147,7 +150,7 @@ func TestConnectFailureRevokesTheIssuedKey(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				e := newEnv(t, b)
 				svc := tc.setup(e)
-				before := e.revocations()
+				before, beforeRefresh := e.revocations(), e.refreshRevocations()
 				_, err := svc.Connect(ctx, "acct-b", e.code())
 				require.Error(t, err)
 				if tc.want != nil {
@@ -156,6 +159,7 @@ func TestConnectFailureRevokesTheIssuedKey(t *testing.T) {
 				issued := e.wire.lastIssued(t)
 				e.assertRevoked(issued, tc.name)
 				assert.Equal(t, before+1, e.revocations(), "one revocation, of the issued key")
+				assert.Equal(t, beforeRefresh+1, e.refreshRevocations(), "its refresh key deleted too")
 				e.assertConsistent("acct-a", "acct-b")
 				e.assertNoSecretsLogged(issued)
 			})
@@ -200,6 +204,7 @@ func TestReconnectRevokesThePreviousKey(t *testing.T) {
 		e.assertRevoked(first, "the other practice's key")
 		e.assertLive(second, "the new key")
 		assert.Equal(t, 1, e.revocations())
+		assert.Equal(t, 1, e.refreshRevocations(), "the replaced refresh key deleted too")
 
 		_, err = e.svc.Connect(ctx, "acct-1", e.code()) // back to the first practice
 		require.NoError(t, err)

@@ -142,7 +142,7 @@ func TestComposeMatchesTheBinaries(t *testing.T) {
 	_, image := builtImage(t, cf)
 
 	mockBinary := filepath.Join(filepath.Dir(demoBinary), "mocksikka")
-	out, err := exec.Command("go", "build", "-o", mockBinary, "../cmd/mocksikka").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", mockBinary, "github.com/parlae/sikka-connect/cmd/mocksikka").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	help := map[string]string{ // where the Dockerfile puts each binary
 		path.Join(df.binDir, "sikka-demo"): usageOf(t, demoBinary),

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	demoBinary = filepath.Join(dir, "sikka-demo")
-	build := exec.Command("go", "build", "-o", demoBinary, "../cmd/sikka-demo")
+	build := exec.Command("go", "build", "-o", demoBinary, "github.com/parlae/sikka-connect/cmd/sikka-demo")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building sikka-demo:", err)

@@ -1,8 +1,12 @@
 package middleware
 
-// Benchmarks of the state token against its usual peer, gorilla/csrf, in one
-// run (docs/BENCHMARKS.md, scripts/bench.sh). Compare with
+// Benchmarks of the state token. Its usual peer, gorilla/csrf, is measured
+// under the same name, BenchmarkState, in the benchmarks module
+// (benchmarks/state_test.go), so that gorilla/csrf stays out of this
+// module's graph; scripts/bench.sh runs both in one invocation and compares
+// them (docs/BENCHMARKS.md):
 //
+//	go test -run '^$' -bench '^BenchmarkState$' ./middleware ./benchmarks
 //	benchstat -col /impl state.txt
 //
 // They only run with -bench.
@@ -12,28 +16,18 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"crypto/hmac"
 	"crypto/sha256"
-
-	"github.com/gorilla/csrf"
-	"github.com/gorilla/securecookie"
 )
 
 var benchKey = Key{ID: "2025-06", Secret: bytes.Repeat([]byte{0x5A}, 32)}
 
-// benchSink and benchSinkStr keep results alive so the compiler cannot drop
-// the work (a string goes to benchSinkStr: boxing it in an any would
-// allocate).
-var (
-	benchSink    any
-	benchSinkStr string
-)
+// benchSinkStr keeps results alive so the compiler cannot drop the work (a
+// string, not an any: boxing it would allocate).
+var benchSinkStr string
 
 // BenchmarkState: one mint + one verify per op.
 //
@@ -43,15 +37,9 @@ var (
 //   - impl=ours_with_binding: the same plus the browser-binding cookie value
 //     (bindingValue in handler.go) made at start and checked at callback,
 //     which is what gorilla/csrf's signed cookie does for it.
-//   - impl=gorilla_csrf: gorilla/csrf v1.7's token generation and validation,
-//     step for step as its middleware does them: 32 random bytes, the
-//     securecookie-signed cookie (JSON serializer, as csrf.Protect configures
-//     it), the masked per-request token; then the cookie decoded and
-//     verified, the token base64-decoded, unmasked and compared in constant
-//     time. mask/unmask are gorilla's unexported helpers, copied verbatim below.
-//   - impl=gorilla_csrf_middleware: the same through gorilla's public API
-//     (csrf.Protect, a GET that mints, a POST that validates, in memory, no
-//     network): an upper bound of the peer that includes its HTTP plumbing.
+//
+// impl=gorilla_csrf and impl=gorilla_csrf_middleware, the peer, are in
+// benchmarks/state_test.go.
 func BenchmarkState(b *testing.B) {
 	b.Run("impl=ours", func(b *testing.B) {
 		keys := []Key{benchKey.withMACs()}
@@ -98,65 +86,6 @@ func BenchmarkState(b *testing.B) {
 			benchSinkStr = s.accountID
 		}
 	})
-	b.Run("impl=gorilla_csrf", func(b *testing.B) {
-		const name = "_gorilla_csrf" // csrf.Protect's default cookie name
-		sc := securecookie.New(benchKey.Secret, nil)
-		sc.SetSerializer(securecookie.JSONEncoder{})
-		sc.MaxAge(12 * 3600)
-		b.ReportAllocs()
-		for b.Loop() {
-			// generation (GET): real token, its signed cookie, the masked token
-			real := make([]byte, gorillaTokenLength)
-			if _, err := rand.Read(real); err != nil {
-				b.Fatal(err)
-			}
-			cookie, err := sc.Encode(name, real)
-			if err != nil {
-				b.Fatal(err)
-			}
-			masked := gorillaMask(real)
-			// validation (POST): cookie, request token, unmask, compare
-			got := make([]byte, gorillaTokenLength)
-			if err := sc.Decode(name, cookie, &got); err != nil {
-				b.Fatal(err)
-			}
-			issued, err := base64.StdEncoding.DecodeString(masked)
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok := gorillaUnmask(issued)
-			if len(tok) != len(got) || subtle.ConstantTimeCompare(tok, got) != 1 {
-				b.Fatal("gorilla token mismatch")
-			}
-			benchSink = tok // a slice header in an any allocates too: counted against gorilla, 1 alloc of 42
-		}
-	})
-	b.Run("impl=gorilla_csrf_middleware", func(b *testing.B) {
-		var token string
-		protect := csrf.Protect(benchKey.Secret)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet {
-				token = csrf.Token(r)
-			}
-		}))
-		b.ReportAllocs()
-		for b.Loop() {
-			get := httptest.NewRequest(http.MethodGet, "https://app.example/form", nil)
-			rec := httptest.NewRecorder()
-			protect.ServeHTTP(rec, get)
-			cookies := rec.Result().Cookies()
-			post := httptest.NewRequest(http.MethodPost, "https://app.example/form", nil)
-			post.Header.Set("X-CSRF-Token", token)
-			post.Header.Set("Referer", "https://app.example/form")
-			for _, c := range cookies {
-				post.AddCookie(c)
-			}
-			rec = httptest.NewRecorder()
-			protect.ServeHTTP(rec, post)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("gorilla refused: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
-			}
-		}
-	})
 }
 
 // BenchmarkStateVerify: parseState alone (the callback's share).
@@ -172,36 +101,6 @@ func BenchmarkStateVerify(b *testing.B) {
 		}
 		benchSinkStr = s.accountID
 	}
-}
-
-// gorilla/csrf v1.7.3 helpers.go: tokenLength, mask, unmask, xorToken
-// (unexported there), so that impl=gorilla_csrf does exactly its work.
-const gorillaTokenLength = 32
-
-func gorillaMask(realToken []byte) string {
-	otp := make([]byte, gorillaTokenLength)
-	if _, err := rand.Read(otp); err != nil {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(append(otp, gorillaXOR(otp, realToken)...))
-}
-
-func gorillaUnmask(issued []byte) []byte {
-	if len(issued) != gorillaTokenLength*2 {
-		return nil
-	}
-	otp := issued[gorillaTokenLength:]
-	masked := issued[:gorillaTokenLength]
-	return gorillaXOR(otp, masked)
-}
-
-func gorillaXOR(a, b []byte) []byte {
-	n := min(len(a), len(b))
-	res := make([]byte, n)
-	for i := range n {
-		res[i] = a[i] ^ b[i]
-	}
-	return res
 }
 
 // TestStateMACIsHMACSHA256: the state MAC (pooled or not) is exactly

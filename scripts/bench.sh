@@ -2,7 +2,8 @@
 # scripts/bench.sh: the project's benchmarks, each beside its peer or floor
 # in the same run, compared with benchstat (docs/BENCHMARKS.md).
 #
-#   state        BenchmarkState           ours vs gorilla/csrf (mint + verify)
+#   state        BenchmarkState           ours (./middleware) vs gorilla/csrf (./benchmarks,
+#                                         a module of its own), one run (mint + verify)
 #   flow         BenchmarkFlow, BenchmarkFlowPaired
 #                                         whole connect flow vs bare HTTP round trips, and vs a
 #                                         replay of its own bytes (+ CPU and allocation profiles)
@@ -60,12 +61,14 @@ if [ -z "$BENCHSTAT" ]; then
 	fi
 fi
 
-# run NAME PKG BENCH [go test args…]: raw output to $OUT/NAME.txt
+# run NAME PKGS BENCH [go test args…]: raw output to $OUT/NAME.txt. PKGS is
+# one package or several, space-separated, of any module go.work joins.
 run() {
-	local name=$1 pkg=$2 bench=$3
+	local name=$1 pkgs=$2 bench=$3
 	shift 3
-	log "$name: go test -run '^\$' -bench '$bench' $* $pkg"
-	go test -run '^$' -bench "$bench" "$@" "$pkg" | tee "$OUT/$name.txt" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---)' >&2
+	log "$name: go test -run '^\$' -bench '$bench' $* $pkgs"
+	# shellcheck disable=SC2086
+	go test -run '^$' -bench "$bench" "$@" $pkgs | tee "$OUT/$name.txt" | grep --line-buffered -E '^(Benchmark|ok|FAIL|---)' >&2
 }
 
 bstat() { # bstat NAME benchstat-args…
@@ -92,8 +95,9 @@ if want breakdown || want sweep; then
 fi
 
 if want state; then
-	run state ./middleware '^BenchmarkState$' -count "$COUNT" -benchtime 300ms
-	bstat state -col '/impl@(gorilla_csrf ours ours_with_binding gorilla_csrf_middleware)'
+	run state "./middleware ./benchmarks" '^BenchmarkState$' -count "$COUNT" -benchtime 300ms
+	# -ignore pkg: the two packages' rows are one benchmark, side by side.
+	bstat state -ignore pkg -col '/impl@(gorilla_csrf ours ours_with_binding gorilla_csrf_middleware)'
 fi
 if want flow; then
 	run flow ./middleware '^BenchmarkFlow$' -count "$COUNT" -benchtime 2s

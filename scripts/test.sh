@@ -2,8 +2,9 @@
 # scripts/test.sh: the project's one test command (README, .ci/run).
 #
 # Installs what the tests need, starts each real server on a free loopback
-# port, runs `go vet` and `go test -race ./...`, then every fuzz target for a
-# short bounded time, and stops everything it started on exit.
+# port, runs `go vet` and `go test -race` on every module of the repository
+# (the library, e2e/ and benchmarks/, joined by go.work), then every fuzz
+# target for a short bounded time, and stops everything it started on exit.
 #
 #   PostgreSQL  a throwaway cluster under /tmp (Debian's postgresql package;
 #               installed with apt-get when initdb is missing)
@@ -21,7 +22,7 @@
 #   SIKKA_CACHE_DIR   where the Vault binary is kept between runs
 #   SIKKA_FUZZTIME    time per fuzz target (default 5s; 0 skips fuzzing)
 #   SIKKA_TEST_ARGS   extra arguments for `go test` (e.g. "-run TestX")
-#   SIKKA_TEST_PKGS   packages to test (default ./...)
+#   SIKKA_TEST_PKGS   packages to test (default: every module's, $ALL_PKGS below)
 #   SIKKA_ARTIFACTS   where browser tests save screenshots (default artifacts/)
 #   SIKKA_LOAD        1 (the default here) runs the full load test: 1,000 connect
 #                     flows from 200 clients; 0 runs its small version
@@ -41,7 +42,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 CACHE_DIR=${SIKKA_CACHE_DIR:-${HOME:-/root}/.cache/sikka-connect}
 FUZZTIME=${SIKKA_FUZZTIME:-5s}
-TEST_PKGS=${SIKKA_TEST_PKGS:-./...}
+# Every package of the three modules go.work joins: ./... alone stops at a
+# nested module's go.mod. tools/vault (the test Vault) is built apart.
+ALL_PKGS="./... ./e2e/... ./benchmarks/..."
+TEST_PKGS=${SIKKA_TEST_PKGS:-$ALL_PKGS}
 export SIKKA_LOAD=${SIKKA_LOAD:-1}
 SCRIPT_START=$(date +%s)
 
@@ -60,7 +64,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- fuzzing -------------------------------------------------------------------
-# run_fuzz runs every `func FuzzXxx(f *testing.F)` in the module for $FUZZTIME each.
+# run_fuzz runs every `func FuzzXxx(f *testing.F)` in the repository's modules
+# for $FUZZTIME each (go.work resolves ./dir in any of them).
 run_fuzz() {
 	if [ "$FUZZTIME" = 0 ] || [ "$FUZZTIME" = 0s ]; then
 		log "fuzzing skipped (SIKKA_FUZZTIME=$FUZZTIME)"
@@ -140,11 +145,41 @@ check_walkthrough() {
 	./scripts/walkthrough.sh
 }
 
+# Modules only the e2e tests and the benchmarks need: they live in e2e/go.mod
+# and benchmarks/go.mod, and must never reach a host's module graph through
+# the library's go.mod (docs/TESTING.md, "The module graph users inherit").
+TEST_ONLY_MODULES=(
+	github.com/chromedp/chromedp
+	github.com/chromedp/cdproto
+	github.com/sivchari/kumo
+	github.com/gorilla/csrf
+	github.com/gorilla/securecookie
+)
+
+# check_host_graph, run inside a host module, fails when `go list -m all`
+# holds any of TEST_ONLY_MODULES.
+check_host_graph() {
+	local all found=() mod
+	all=$(go list -m all) || return 1
+	for mod in "${TEST_ONLY_MODULES[@]}"; do
+		if grep -q "^$mod " <<<"$all"; then
+			found+=("$mod")
+		fi
+	done
+	if [ "${#found[@]}" != 0 ]; then
+		echo "a host module's graph holds test-only modules: ${found[*]}; require them in e2e/go.mod or benchmarks/go.mod, not the root go.mod (go mod tidy in each)" >&2
+		return 1
+	fi
+	log "host module graph: $(wc -l <<<"$all") modules, none test-only"
+}
+
 # check_host_module builds the README's ServeMux program (between the
 # host-module markers) as a module of its own that requires this one, the
-# way a user's module does after the README's `go get`. Offline: the module
-# proxy is off and the sums come from this module's go.sum, so everything
-# comes from the module cache that go vet has just filled.
+# way a user's module does after the README's `go get`, and checks that its
+# module graph holds no test-only module (check_host_graph). Offline: the
+# module proxy is off and the sums come from this module's go.sum, so
+# everything comes from the module cache that go vet and `go list -m all`
+# have just filled.
 check_host_module() {
 	local dir get rc=0
 	dir=$(mktemp -d /tmp/sikka-host.XXXXXX)
@@ -164,6 +199,9 @@ check_host_module() {
 		printf '%s\n' '	return nil' '}' '' 'var _ = sikkaSnippet'
 	} >"$dir/sikka_snippet.go"
 	log "README's ServeMux program and sikka block as a module of its own ($get)"
+	# The host's whole graph (check_host_graph's `go list -m all`) is part of
+	# this module's: fetch its go.mod files while the proxy is still on.
+	GOWORK=off go list -m all >/dev/null
 	# One && chain: set -e does not apply inside a subshell whose status is tested.
 	(
 		cd "$dir" &&
@@ -175,6 +213,7 @@ check_host_module() {
 			go mod tidy &&
 			go build -o /dev/null . &&
 			go vet . &&
+			check_host_graph &&
 			{
 				[ -z "$(gofmt -l main.go)" ] || {
 					echo "README.md's ServeMux program is not gofmt-formatted:" >&2
@@ -196,8 +235,9 @@ install_missing
 start_postgres
 start_vault
 
-log "go vet ./..."
-go vet ./...
+log "go vet $ALL_PKGS"
+# shellcheck disable=SC2086
+go vet $ALL_PKGS
 
 # A merge's leftover conflict markers in any tracked file fail the run.
 if git grep -nE '^(<<<<<<<|>>>>>>>)( |$)' -- . ':!*.txt' 2>/dev/null; then

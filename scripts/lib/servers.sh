@@ -97,7 +97,7 @@ build_vault() {
 	fi
 	log "Vault $VAULT_VERSION: building from tools/vault (once: 7-14 minutes on 2 cores)"
 	mkdir -p "$(dirname "$VAULT_BIN")"
-	(cd "$ROOT/tools/vault" && go build -trimpath -ldflags="-s -w" -o "$VAULT_BIN.tmp.$$" .)
+	(cd "$ROOT/tools/vault" && GOWORK=off go build -trimpath -ldflags="-s -w" -o "$VAULT_BIN.tmp.$$" .)
 	mv "$VAULT_BIN.tmp.$$" "$VAULT_BIN"
 	log "Vault $VAULT_VERSION: built"
 }

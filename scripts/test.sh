@@ -8,8 +8,9 @@
 #
 #   PostgreSQL  a throwaway cluster under /tmp (Debian's postgresql package;
 #               installed with apt-get when initdb is missing)
-#   Vault       the real server, built once from tools/vault into
-#               $SIKKA_CACHE_DIR (default ~/.cache/sikka-connect) and reused
+#   Vault       the real server: $SIKKA_VAULT_BIN, vault/bao on PATH, or the lean
+#               build of tools/vault, built once into $SIKKA_CACHE_DIR
+#               (default ~/.cache/sikka-connect) and reused
 #   Chromium    Debian's chromium, for the browser tests in e2e/
 #   docker-compose  Debian's, only to validate docker-compose.yml (no engine here)
 #   govulncheck a pinned version, installed once into $SIKKA_CACHE_DIR, run
@@ -20,6 +21,8 @@
 #
 # Environment knobs (all optional):
 #   SIKKA_CACHE_DIR   where the Vault binary is kept between runs
+#   SIKKA_VAULT_BIN   a Vault (>= 1.12) or OpenBao (>= 2.0) server to use instead of
+#                     `vault`/`bao` on PATH or the lean build of tools/vault
 #   SIKKA_FUZZTIME    time per fuzz target (default 5s; 0 skips fuzzing)
 #   SIKKA_TEST_ARGS   extra arguments for `go test` (e.g. "-run TestX")
 #   SIKKA_TEST_PKGS   packages to test (default: every module's, $ALL_PKGS below)

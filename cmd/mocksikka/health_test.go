@@ -2,13 +2,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/clitest"
 	"github.com/parlae/sikka-connect/internal/serve"
 )
 
@@ -26,47 +24,26 @@ import (
 const runMainEnv = "MOCKSIKKA_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	clitest.Main(m, runMainEnv, main)
 }
 
 // runMain runs main in a child process with args and only the environment
 // given, and returns its exit code, stdout and stderr.
 func runMain(t *testing.T, args []string, environ ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append([]string{runMainEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, environ...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+	return clitest.Run(t, runMainEnv, args, environ...)
 }
 
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return clitest.ClosedAddr(t)
 }
 
 // assertOneLineExit1 checks a failed start as the user sees it.
 func assertOneLineExit1(t *testing.T, code int, stdout, stderr string) {
 	t.Helper()
-	ok := code == 1 && stdout == "" && strings.HasPrefix(stderr, "mocksikka: ") &&
-		strings.Count(stderr, "\n") == 1 && strings.HasSuffix(stderr, "\n") &&
-		!strings.Contains(stderr, "panic") && !strings.Contains(stderr, "goroutine")
-	assert.True(t, ok, "want exit code 1, no stdout and one line on stderr, no panic; got exit code %d, stdout %q, stderr:\n%s",
+	assert.True(t, clitest.OneLineExit1("mocksikka", code, stdout, stderr),
+		"want exit code 1, no stdout and one line on stderr, no panic; got exit code %d, stdout %q, stderr:\n%s",
 		code, stdout, stderr)
 }
 

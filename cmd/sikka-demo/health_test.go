@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/internal/clitest"
 	"github.com/parlae/sikka-connect/internal/pgtest"
 	"github.com/parlae/sikka-connect/internal/serve"
 	"github.com/parlae/sikka-connect/internal/syncbuf"
@@ -30,11 +29,7 @@ import (
 const runMainEnv = "SIKKA_DEMO_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	clitest.Main(m, runMainEnv, main)
 }
 
 // runMain runs the demo's main in a child process with args and only the
@@ -42,38 +37,21 @@ func TestMain(m *testing.M) {
 // returns its exit code, stdout and stderr.
 func runMain(t *testing.T, args []string, env ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append([]string{runMainEnv + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+	return clitest.Run(t, runMainEnv, args, env...)
 }
 
 // closedAddr is a loopback address nothing listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return clitest.ClosedAddr(t)
 }
 
 // assertOneLineExit1 checks a failed start as the user sees it: exit code
 // 1, nothing on stdout, one line on stderr naming the demo, no panic.
 func assertOneLineExit1(t *testing.T, code int, stdout, stderr string) {
 	t.Helper()
-	ok := code == 1 && stdout == "" && strings.HasPrefix(stderr, "sikka-demo: ") &&
-		strings.Count(stderr, "\n") == 1 && strings.HasSuffix(stderr, "\n") &&
-		!strings.Contains(stderr, "panic") && !strings.Contains(stderr, "goroutine")
-	assert.True(t, ok, "want exit code 1, no stdout and one line on stderr, no panic; got exit code %d, stdout %q, stderr:\n%s",
+	assert.True(t, clitest.OneLineExit1("sikka-demo", code, stdout, stderr),
+		"want exit code 1, no stdout and one line on stderr, no panic; got exit code %d, stdout %q, stderr:\n%s",
 		code, stdout, stderr)
 }
 

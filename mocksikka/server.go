@@ -34,6 +34,7 @@ type Server struct {
 	limits                Limits
 	rates                 map[string]*rateWindow // by app id; "" for calls of no registered app
 	dailyUse              map[string]*dailyUse   // by office id
+	sched                 scheduler              // clock-driven work (schedule.go)
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -140,6 +141,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.readBody(c) {
 		return
 	}
+	if len(s.sched.tasks) > 0 { // fixed after New: read without the lock
+		s.mu.Lock()
+		s.runClockLocked() // the request sees what its clock time implies
+		s.mu.Unlock()
+	}
 	if !rt.admin {
 		if r.Method == http.MethodPost && r.URL.Path == "/v4/request_key" {
 			c.grant = peekGrant(c.body)
@@ -236,6 +242,7 @@ func (s *Server) Reset() {
 	s.limits = c.limits
 	s.rates = map[string]*rateWindow{}
 	s.dailyUse = map[string]*dailyUse{}
+	s.runClockLocked()
 }
 
 // AddApp registers a until the next Reset. It fails with ErrInvalid if a has no ID or Key or a
@@ -318,6 +325,7 @@ func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clock.advance(d)
+	s.runClockLocked()
 }
 
 // SetTime puts the mock clock at t.
@@ -325,6 +333,7 @@ func (s *Server) SetTime(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clock.set(t)
+	s.runClockLocked()
 }
 
 // IssueCode returns a fresh authorization code for appID and officeID, as if the practice had

@@ -225,6 +225,8 @@
 //	                              "rate_limit","daily_request_limit","daily_data_limit"}
 //	PUT    /_mock/settings       any of those fields; absent ones unchanged
 //	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
+//	GET    /_mock/spu            [{"office_id","online"}…] (SetSPUOnline, SPUs)
+//	POST   /_mock/spu            {"office_id":"D36225","online":false} → {"office_id","online"}
 //
 // The admin API changes what the mock answers, so web pages are kept out of it:
 //

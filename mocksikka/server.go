@@ -35,6 +35,8 @@ type Server struct {
 	rates                 map[string]*rateWindow // by app id; "" for calls of no registered app
 	dailyUse              map[string]*dailyUse   // by office id
 	sched                 scheduler              // clock-driven work (schedule.go)
+	spuOffline            map[string]bool        // by office id; absent = online (spu.go)
+	changeListeners       []changeListener       // fixed after New (change.go)
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -92,6 +94,7 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/_mock/clock":             {"GET": adm(s.adminClock), "POST": adm(s.adminSetClock)},
 		"/_mock/settings":          {"GET": adm(s.adminSettings), "PUT": adm(s.adminPutSettings)},
 		"/_mock/codes":             {"POST": adm(s.adminIssueCode)},
+		"/_mock/spu":               {"GET": adm(s.adminSPUs), "POST": adm(s.adminSetSPU)},
 	}
 }
 
@@ -242,6 +245,7 @@ func (s *Server) Reset() {
 	s.limits = c.limits
 	s.rates = map[string]*rateWindow{}
 	s.dailyUse = map[string]*dailyUse{}
+	s.spuOffline = map[string]bool{}
 	s.runClockLocked()
 }
 

@@ -214,7 +214,9 @@ func TestListNoContentIsEmpty(t *testing.T) {
 		"API2005 envelope": func(w http.ResponseWriter) {
 			writeJSON(w, 200, `{"http_code":"204","http_code_desc":"NoContent","error_code":"API2005","short_message":"No content found for given parameter","long_message":"Request is processed successfully, but no data/content returned.","more_information":""}`)
 		},
-		"items []":         func(w http.ResponseWriter) { writeJSON(w, 200, `{"offset":"0","limit":"50","total_count":"0","items":[]}`) },
+		"items []": func(w http.ResponseWriter) {
+			writeJSON(w, 200, `{"offset":"0","limit":"50","total_count":"0","items":[]}`)
+		},
 		"wrapped items []": func(w http.ResponseWriter) { writeJSON(w, 200, `[{"offset":"0","limit":"50","items":[]}]`) },
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -396,6 +396,19 @@ func (dc *DataClient) WaitWriteback(ctx context.Context, id string, poll Backoff
 		last    *WritebackStatus
 		lastErr error
 	)
+	// ended is the error of a wait the context ended: what was seen last,
+	// and cause, which matches the context's error.
+	ended := func(cause error) error {
+		seen := "not listed yet"
+		if last != nil {
+			seen = fmt.Sprintf("last status %q", last.Status)
+		}
+		if lastErr != nil && lastErr != cause {
+			seen += "; last error: " + lastErr.Error()
+		}
+		return &Error{Op: op, Endpoint: endpoint,
+			Err: fmt.Errorf("writeback %s not over when the wait ended (%s); poll it again later: %w", id, seen, cause)}
+	}
 	for n := 1; ; n++ {
 		st, err := dc.WritebackStatus(ctx, id)
 		switch {
@@ -410,21 +423,15 @@ func (dc *DataClient) WaitWriteback(ctx context.Context, id string, poll Backoff
 			return st, nil
 		case err == nil:
 			last, lastErr = st, nil
-		case ctx.Err() == nil && (errors.Is(err, ErrNoSuchWriteback) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited)):
+		case ctx.Err() != nil:
+			return last, ended(err)
+		case errors.Is(err, ErrNoSuchWriteback) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited):
 			lastErr = err
 		default:
 			return last, err
 		}
 		if err := dc.c.sleep(ctx, poll(n)); err != nil {
-			seen := "not listed yet"
-			if last != nil {
-				seen = fmt.Sprintf("last status %q", last.Status)
-			}
-			if lastErr != nil {
-				seen += "; last error: " + lastErr.Error()
-			}
-			return last, &Error{Op: op, Endpoint: endpoint,
-				Err: fmt.Errorf("writeback %s not over when the wait ended (%s); poll it again later: %w", id, seen, err)}
+			return last, ended(err)
 		}
 	}
 }

@@ -5,10 +5,8 @@ package sikka
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -68,41 +66,9 @@ func (c *Client) DataVia(hc *http.Client) *DataClient {
 	if hc != nil {
 		h := *hc
 		h.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		inner := h.Transport
-		if inner == nil {
-			inner = http.DefaultTransport
-		}
-		h.Transport = keyCapture{inner: inner}
 		cc.hc = &h
 	}
 	return &DataClient{c: &cc}
-}
-
-// sentKeys collects the request keys an HTTP client set on the requests of
-// one call, so that an error can be scrubbed of them.
-type sentKeys struct {
-	mu   sync.Mutex
-	keys scrubber
-}
-
-type sentKeysKey struct{}
-
-// keyCapture notes the Request-Key header of each request its inner
-// transport sent (the response's Request, the one on the wire) in the
-// call's sentKeys.
-type keyCapture struct{ inner http.RoundTripper }
-
-func (k keyCapture) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := k.inner.RoundTrip(req)
-	sk, _ := req.Context().Value(sentKeysKey{}).(*sentKeys)
-	if sk != nil && resp != nil && resp.Request != nil {
-		if key := resp.Request.Header.Get("Request-Key"); key != "" {
-			sk.mu.Lock()
-			sk.keys = append(sk.keys, key)
-			sk.mu.Unlock()
-		}
-	}
-	return resp, err
 }
 
 // call makes one data call through the Client's machinery: the request
@@ -120,10 +86,6 @@ func (dc *DataClient) call(ctx context.Context, op, method, path string, query u
 		requestKey: true,
 		secrets:    scrubber{dc.c.appKey},
 	}
-	if body != nil {
-		r.header.Set("Content-Type", "application/json")
-	}
-	var sk *sentKeys
 	if dc.keys != nil {
 		key, err := dc.keys(ctx)
 		if err != nil {
@@ -134,31 +96,6 @@ func (dc *DataClient) call(ctx context.Context, op, method, path string, query u
 		}
 		r.header.Set("Request-Key", key)
 		r.secrets = append(r.secrets, key)
-	} else {
-		sk = &sentKeys{}
-		ctx = context.WithValue(ctx, sentKeysKey{}, sk)
 	}
-	err := dc.c.do(ctx, r, func(b []byte, _ time.Time) error { return decode(b) })
-	var e *Error
-	if sk != nil && errors.As(err, &e) {
-		sk.mu.Lock()
-		keys := sk.keys
-		sk.mu.Unlock()
-		keys.rescrub(e)
-	}
-	return err
-}
-
-// rescrub removes s's secrets from an error already made (scrubbed of the
-// secrets known before the request).
-func (s scrubber) rescrub(e *Error) {
-	r := s.redactor()
-	if r == nil {
-		return
-	}
-	env := &e.Envelope
-	for _, f := range []*string{&env.HTTPCode, &env.HTTPCodeDesc, &env.ErrorCode, &env.ShortMessage, &env.LongMessage, &env.MoreInformation} {
-		*f = r.scrub(*f)
-	}
-	e.Err = s.cause(e.Err)
+	return dc.c.do(ctx, r, func(b []byte, _ time.Time) error { return decode(b) })
 }

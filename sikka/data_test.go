@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -420,13 +421,15 @@ func TestRecordsOfAnyEndpoint(t *testing.T) {
 func TestDataViaAuthenticatingHTTPClient(t *testing.T) {
 	f := newFakeSikka(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("offset") == "1" {
-			writeJSON(w, 400, `{"http_code":"400","error_code":"API1004","short_message":"Missing Parameter","long_message":"Requestkey `+r.Header.Get("Request-Key")+` is missing/invalid","more_information":"key=`+url.QueryEscape(r.Header.Get("Request-Key"))+`"}`)
+			writeJSON(w, 400, `{"http_code":"400","error_code":"API1004","short_message":"Requestkey `+r.Header.Get("Request-Key")+` is missing/invalid","long_message":"Requestkey `+r.Header.Get("Request-Key")+` is missing/invalid","more_information":"key=`+url.QueryEscape(r.Header.Get("Request-Key"))+`"}`)
 			return
 		}
 		listHandler(t, patientItems(3), listShape{total: true})(w, r)
 	})
 	hc := &http.Client{Transport: setKey{key: dataKey, base: http.DefaultTransport}}
-	c := sikka.New(appID, "app-key-of-the-tests", sikka.WithBaseURL(f.srv.URL))
+	logs := &syncBuffer{}
+	c := sikka.New(appID, "app-key-of-the-tests", sikka.WithBaseURL(f.srv.URL),
+		sikka.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	dc := c.DataVia(hc)
 
 	var got []sikka.Patient
@@ -440,7 +443,8 @@ func TestDataViaAuthenticatingHTTPClient(t *testing.T) {
 	}
 	assert.Len(t, got, 2)
 	se := requireKeyRejected(t, last, "List")
-	for _, text := range []string{last.Error(), fmt.Sprintf("%+v", se.Envelope)} {
+	require.Contains(t, logs.String(), "API1004", "the failed attempt is logged")
+	for _, text := range []string{last.Error(), fmt.Sprintf("%+v", se.Envelope), logs.String()} {
 		assert.NotContains(t, text, dataKey[:8], "the key the HTTP client set never shows")
 		assert.NotContains(t, text, dataKey[len(dataKey)-8:])
 	}

@@ -136,7 +136,9 @@
 // and text echoed by Sikka (and the text of transport errors) is scrubbed of
 // them on the error path, in any letter case, URL-, JSON-, HTML- or
 // base64-encoded, and in part (any run of 8 consecutive characters, or half
-// of a secret shorter than 16). Key, Practice and Client redact their
+// of a secret shorter than 16); that includes a request key that the HTTP
+// client of DataVia set by itself (read from the request as sent). Key,
+// Practice and Client redact their
 // secrets in String, GoString, Format and (Key, Practice) slog's LogValue;
 // their fields stay exported for the code that must store them.
 package sikka

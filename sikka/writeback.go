@@ -222,7 +222,7 @@ func spuOffline(err error) error {
 // "… id=275495"), else in the id parameter of the status URL; "" when
 // neither has one.
 func writebackID(longMessage, statusURL string) string {
-	low := strings.ToLower(longMessage)
+	low := lowerASCII(longMessage) // keeps byte offsets (strings.ToLower does not on invalid UTF-8)
 	for i := strings.Index(low, "id"); i >= 0; {
 		before := i == 0 || !isIDChar(rune(low[i-1]))
 		rest := strings.TrimLeft(longMessage[i+2:], " ")

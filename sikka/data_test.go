@@ -271,6 +271,8 @@ func TestListQuery(t *testing.T) {
 			url.Values{"offset": {"0"}, "limit": {"50"}, "practice_id": {"1-1"}, "status": {"Active"},
 				"find": {"patient_id=eq_79::OR::guarantor_id=eq_67"}, "startdate": {"2020-09-01"},
 				"enddate": {"2020-09-30"}, "date_filter_on": {"appointment_made_date"}}},
+		{"an empty filter removes it", []sikka.ListOption{sikka.PracticeID("1"), sikka.PracticeID(""), sikka.Filter("status", "")},
+			url.Values{"offset": {"0"}, "limit": {"50"}}},
 		{"open end date", []sikka.ListOption{sikka.Dates(day("2020-09-01"), time.Time{})},
 			url.Values{"offset": {"0"}, "limit": {"50"}, "startdate": {"2020-09-01"}}},
 		{"page size capped at 5000", []sikka.ListOption{sikka.PageSize(10000)},

@@ -11,6 +11,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,13 +69,18 @@ func PracticeID(id string) ListOption { return Filter("practice_id", id) }
 // Filter sets a query parameter the endpoint documents, such as
 // Filter("patient_id", "79"), Filter("status", "Active"), or an RQL
 // Filter("find", "patient_id=eq_79::OR::guarantor_id=eq_67"). It replaces
-// an earlier value of the same name. offset and limit are the listing's
+// an earlier value of the same name; an empty value removes it. offset and
+// limit are the listing's
 // own (PageSize) and cannot be set here; fields and lightweight belong to
 // Fields, AllFields and Lightweight.
 func Filter(name, value string) ListOption {
 	return func(q *listQuery) {
 		if q.values == nil {
 			q.values = url.Values{}
+		}
+		if value == "" {
+			q.values.Del(name)
+			return
 		}
 		q.values.Set(name, value)
 	}
@@ -313,7 +319,7 @@ func (dc *DataClient) Count(ctx context.Context, endpoint string, opts ...ListOp
 	if !ok {
 		return 0, &Error{Op: op, Err: fmt.Errorf("invalid endpoint name %q: want a name such as \"patients\"", endpoint)}
 	}
-	q := dc.newListQuery(append(opts, PageSize(1)))
+	q := dc.newListQuery(append(slices.Clip(opts), PageSize(1)))
 	pg, err := getPage[json.RawMessage](ctx, dc, op, path, q, 0)
 	switch {
 	case err != nil:

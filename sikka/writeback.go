@@ -183,6 +183,9 @@ func (dc *DataClient) submit(ctx context.Context, op, endpoint string, fields ma
 	if !ok {
 		return nil, &Error{Op: op, Err: fmt.Errorf("invalid endpoint name %q: want a name such as \"appointment\"", endpoint)}
 	}
+	if fields == nil {
+		fields = map[string]string{}
+	}
 	b, err := jsonBody(fields)
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}

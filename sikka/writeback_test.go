@@ -103,7 +103,8 @@ func TestWritebackID(t *testing.T) {
 		})
 		_, err := f.client(t, nil).Submit(context.Background(), "patient", nil)
 		requireSikkaError(t, err, "Submit", sikka.ErrUnavailable)
-		assert.Len(t, f.requests(), 1, "a writeback that may have been queued is not sent again")
+		require.Len(t, f.requests(), 1, "a writeback that may have been queued is not sent again")
+		assert.Equal(t, map[string]string{}, f.requests()[0].Body, "a nil body is sent as {}")
 	})
 }
 

@@ -45,7 +45,8 @@ type DataClient struct {
 // Data returns a client of the practice whose request key keys returns
 // (StaticKey for a key you hold). When Sikka refuses the key, calls fail
 // with ErrKeyRejected: renew it and call again; DataVia with the
-// integration's per-account HTTP client does that by itself.
+// integration's per-account HTTP client does that by itself. With nil keys
+// every call fails with ErrKeyRejected before anything is sent.
 func (c *Client) Data(keys KeySource) *DataClient {
 	if keys == nil {
 		keys = StaticKey("")

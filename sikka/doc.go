@@ -1,6 +1,7 @@
 // Package sikka is a typed client of the Sikka v4 API: the calls an app
-// makes to connect a dental practice's management system through Sikka and
-// keep that connection alive.
+// makes to connect a dental practice's management system through Sikka,
+// keep that connection alive, and use it (DataClient: the practice's data
+// and writebacks).
 //
 //	c := sikka.New(appID, appKey) // options: WithBaseURL, WithLogger, …
 //
@@ -31,6 +32,48 @@
 // AuthorizedPractice(ctx, officeID) reads it, with its secret key, and
 // RequestKey mints its keys.
 //
+// # Practice data and writebacks
+//
+// Once connected, a DataClient reads the practice's data and submits
+// writebacks. It takes the request key from any source, asked again for
+// each request (Client.Data with a KeySource, StaticKey for a key you
+// hold), or lets an HTTP client that authenticates by itself set it
+// (Client.DataVia, such as the integration's per-account
+// Service.HTTPClient(accountID), which also renews a rejected key):
+//
+//	dc := c.Data(sikka.StaticKey(key.RequestKey)) // or c.DataVia(svc.HTTPClient(accountID))
+//
+//	n, err := dc.Count(ctx, "patients")
+//	for appt, err := range dc.Appointments(ctx, sikka.Dates(today, today)) {
+//		if err != nil { … } // the list ends after an error
+//		fmt.Println(appt.Start, appt.PatientName)
+//	}
+//
+//	wb, err := dc.BookAppointment(ctx, sikka.NewAppointment{…, CheckSPU: true})
+//	st, err := dc.WaitWriteback(ctx, wb.ID, nil) // until completed or failed
+//
+// Lists (List, and Patients, Appointments, Providers, Transactions,
+// AvailableSlots) are iterators that read one page per GET as the loop
+// reaches it; offset is Sikka's page index (offset N with limit M is rows
+// N·M+1 to N·M+M), the page size 50 by default and 5000 at most
+// (PageSize), and the list ends at an empty page, at total_count, at a
+// pagination without a next link, or at a short page. Fields adds fields to
+// the defaults, AllFields asks for fields=get_all, Lightweight for only the
+// fields named; Filter, PracticeID, Dates and DateFilterOn set the
+// endpoint's filters. Typed items read Sikka's strings: dates without a
+// zone (Timestamp keeps the text as sent beside the time read as UTC),
+// "True"/"F"/"1" booleans, amounts as sent (Amount.Cents for exact
+// arithmetic), "" as zero; unknown fields are ignored. Record reads any
+// endpoint's items as text.
+//
+// Writebacks (BookAppointment, AddPatient, AddMedicalNote, Submit for the
+// others) answer 201 with an id; Sikka's utility on the practice's server
+// (the SPU) carries them out later. WritebackStatus reads one;
+// WaitWriteback polls with backoff until it completed, or failed
+// (ErrWritebackFailed, the text carrying Sikka's result), or the context
+// ends. With CheckSPU, Sikka refuses a writeback while the SPU is offline:
+// 412 API2017, ErrSPUOffline.
+//
 // # Wire format
 //
 // The client follows Sikka's real responses (every value a JSON string,
@@ -53,7 +96,9 @@
 // status, at most one of the sentinels for errors.Is: ErrInvalidGrant (400
 // from POST /v4/request_key), ErrUnauthorized (401, 403), ErrRateLimited
 // (429), ErrUnavailable (5xx, 408, redirects, transport failures, non-JSON
-// answers) or ErrNoSuchPractice (AuthorizedPractice: 404 or not listed).
+// answers) or ErrNoSuchPractice (AuthorizedPractice: 404 or not listed),
+// and for the data client ErrSPUOffline (412 API2017), ErrNoSuchWriteback
+// and ErrWritebackFailed.
 // ErrKeyRejected may match besides, on a call that sent a request key: Sikka
 // answered 400 with API1004 (key missing, unknown or revoked) or API1025
 // (key expired), or 401/403; get another key. When the caller's context
@@ -66,12 +111,13 @@
 // three attempts, only where it is safe:
 //
 //   - GET (AuthorizedPractices, AuthorizedPracticesForApp,
-//     AuthorizedPractice, RequestKeyInfo) and DELETE (RevokeKey,
-//     RevokeRefreshKey): on 429, 5xx, 408, transport failures and
-//     unreadable answers.
-//   - RequestKey and RefreshKey (POST): on 429, and on failures that surely
-//     happened before the request left (dialing failed, no connection was
-//     ever obtained). Never after Sikka may have processed them.
+//     AuthorizedPractice, RequestKeyInfo, each page of a DataClient list,
+//     Count, WritebackStatus) and DELETE (RevokeKey, RevokeRefreshKey): on
+//     429, 5xx, 408, transport failures and unreadable answers.
+//   - RequestKey, RefreshKey and writebacks (POST): on 429, and on failures
+//     that surely happened before the request left (dialing failed, no
+//     connection was ever obtained). Never after Sikka may have processed
+//     them.
 //   - ExchangeCode: never; the code is single-use.
 //
 // A Retry-After (seconds or an HTTP date) replaces the backoff, and so, on a
@@ -90,7 +136,9 @@
 // and text echoed by Sikka (and the text of transport errors) is scrubbed of
 // them on the error path, in any letter case, URL-, JSON-, HTML- or
 // base64-encoded, and in part (any run of 8 consecutive characters, or half
-// of a secret shorter than 16). Key, Practice and Client redact their
+// of a secret shorter than 16); that includes a request key that the HTTP
+// client of DataVia set by itself (read from the request as sent). Key,
+// Practice and Client redact their
 // secrets in String, GoString, Format and (Key, Practice) slog's LogValue;
 // their fields stay exported for the code that must store them.
 package sikka

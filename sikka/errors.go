@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// Sentinel errors for errors.Is. Every error a Client method returns is an
-// *Error. It matches at most one of ErrInvalidGrant, ErrUnauthorized,
-// ErrRateLimited, ErrUnavailable and ErrNoSuchPractice, chosen by the HTTP
-// status (and, for ErrNoSuchPractice, the call); ErrKeyRejected may match
-// besides, chosen by the status and Sikka's error code (see it).
+// Sentinel errors for errors.Is. Every error a Client or DataClient method
+// returns is an *Error. It matches at most one of ErrInvalidGrant,
+// ErrUnauthorized, ErrRateLimited, ErrUnavailable, ErrNoSuchPractice and
+// the data client's ErrSPUOffline, ErrNoSuchWriteback and
+// ErrWritebackFailed, chosen by the HTTP status (and, for the last four,
+// the call and Sikka's answer); ErrKeyRejected may match besides, chosen by
+// the status and Sikka's error code (see it).
 var (
 	// ErrInvalidGrant: Sikka answered 400 to POST /v4/request_key: the
 	// grant itself is malformed or spent, such as an unknown, expired or
@@ -30,7 +32,8 @@ var (
 	// ErrKeyRejected: the request key a call sent is no good: get another
 	// (RefreshKey, else RequestKey) rather than retry with it. It matches an
 	// error of a call that sent a Request-Key header (RequestKeyInfo,
-	// RevokeKey, AuthorizedPractices) when Sikka answered
+	// RevokeKey, AuthorizedPractices, every DataClient call) when Sikka
+	// answered
 	//   - 400 with error code API1004 (request key missing or invalid:
 	//     Sikka's answer to an unknown or revoked key) or API1025 (request
 	//     key expired), also when that envelope came in a 2xx answer; or

@@ -51,3 +51,32 @@ func FuzzNormalizePMS(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDataPage(f *testing.F) {
+	f.Add([]byte(`{"offset":"0","limit":"50","total_count":"1","pagination":{"next":""},"items":[{"appointment_sr_no":"70670","date":"2020-09-29T00:00:00","time":"10:30","length":"60","amount":"24.0000","is_confirmed":"True"}]}`))
+	f.Add([]byte(`[{"offset":"0","items":[{"id":"275495","is_completed":"True","has_error":"False","payload_body":{"a":1},"request_time":"2020-12-04 13:51:34"}]}]`))
+	f.Add([]byte(`{"items":[{"amount":"-0.125","length":1e300,"time":"2:05 PM","birthdate":"4/1/2016 12:00:00 AM"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Each typed item reads every page parsePage reads, or fails; none panics.
+		if pg, err := parsePage[Appointment](body); err == nil {
+			for _, a := range pg.items {
+				_ = a.End()
+				_, _ = a.Amount.Cents()
+				_, _ = a.Amount.Float64()
+			}
+			_ = pg.last(0, 50)
+		}
+		_, _ = parsePage[Patient](body)
+		_, _ = parsePage[Provider](body)
+		_, _ = parsePage[Transaction](body)
+		_, _ = parsePage[AvailableSlot](body)
+		_, _ = parsePage[Record](body)
+		if pg, err := parsePage[writebackStatusJSON](body); err == nil {
+			for _, w := range pg.items {
+				st := w.status()
+				_ = st.Done()
+			}
+		}
+		_ = writebackID(string(body), string(body))
+	})
+}

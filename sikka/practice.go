@@ -126,17 +126,6 @@ func (pj practiceJSON) practice() Practice {
 	}
 }
 
-// listJSON is Sikka's list envelope, shared by every list endpoint.
-type listJSON struct {
-	Offset     flexString `json:"offset"`
-	Limit      flexString `json:"limit"`
-	TotalCount flexString `json:"total_count"`
-	Pagination *struct {
-		Next flexString `json:"next"`
-	} `json:"pagination"`
-	Items []practiceJSON `json:"items"`
-}
-
 // practicePage is one page of a practice list.
 type practicePage struct {
 	items []Practice
@@ -148,42 +137,19 @@ type practicePage struct {
 	next          string
 }
 
-// parsePracticePage reads one page of authorized practices: the list
-// envelope (also wrapped in a one-element array), the notes' simplified
-// {"items":[…]}, or a bare array of practices. An empty
-// body is a page with no items.
+// parsePracticePage reads one page of authorized practices, in any form
+// parsePage reads.
 func parsePracticePage(body []byte) (practicePage, error) {
-	pg := practicePage{total: -1}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return pg, nil
+	pg, err := parsePage[practiceJSON](body)
+	if err != nil {
+		return practicePage{total: -1}, fmt.Errorf("reading practices: %w", err)
 	}
-	var lj listJSON
-	if body[0] == '[' {
-		// A bare array of practices, or the list envelope wrapped in an
-		// array (the form of Sikka's pagination guide).
-		var wrapped []listJSON
-		if err := json.Unmarshal(body, &wrapped); err != nil {
-			return pg, fmt.Errorf("reading practices: %w", err)
-		}
-		if len(wrapped) == 1 && (wrapped[0].Items != nil || wrapped[0].Pagination != nil) {
-			lj = wrapped[0]
-		} else if err := json.Unmarshal(body, &lj.Items); err != nil {
-			return pg, fmt.Errorf("reading practices: %w", err)
-		}
-	} else if err := json.Unmarshal(body, &lj); err != nil {
-		return pg, fmt.Errorf("reading practices: %w", err)
+	out := practicePage{total: pg.total, hasPagination: pg.hasPagination, next: pg.next}
+	out.items = make([]Practice, 0, len(pg.items))
+	for _, pj := range pg.items {
+		out.items = append(out.items, pj.practice())
 	}
-	pg.total = parseCount(lj.TotalCount)
-	if lj.Pagination != nil {
-		pg.hasPagination = true
-		pg.next = string(lj.Pagination.Next)
-	}
-	pg.items = make([]Practice, 0, len(lj.Items))
-	for _, pj := range lj.Items {
-		pg.items = append(pg.items, pj.practice())
-	}
-	return pg, nil
+	return out, nil
 }
 
 // parsePracticeOrPage reads the answer about one practice, whose shape

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -88,6 +89,22 @@ type request struct {
 }
 
 func (r *request) endpoint() string { return r.method + " " + r.path }
+
+// withSentKey returns r, its secrets extended by the request key sent on
+// the wire (the response's request) when the HTTP client set one itself
+// (DataVia), so that an echo of it is scrubbed too.
+func (r *request) withSentKey(sent *http.Request) *request {
+	if sent == nil {
+		return r
+	}
+	key := sent.Header.Get("Request-Key")
+	if key == "" || slices.Contains(r.secrets, key) {
+		return r
+	}
+	cp := *r
+	cp.secrets = append(slices.Clip(r.secrets), key)
+	return &cp
+}
 
 func jsonBody(v any) ([]byte, error) { return json.Marshal(v) }
 
@@ -219,7 +236,7 @@ func (c *Client) attempt(ctx context.Context, r *request, target string, n int, 
 		c.logAttempt(ctx, r, n, resp.StatusCode, start, e)
 		return e
 	}
-	e := c.response(r, resp, data, decode)
+	e := c.response(r.withSentKey(resp.Request), resp, data, decode)
 	c.logAttempt(ctx, r, n, resp.StatusCode, start, e)
 	return e
 }

@@ -541,3 +541,31 @@ func TestMixedTypes(t *testing.T) {
 	assert.Empty(t, ev.CustomerID)
 	assert.Equal(t, time.Date(2018, 4, 4, 16, 6, 0, 0, time.UTC), ev.GeneratedTime)
 }
+
+// Sikka's retries racing each other: of many concurrent copies of one
+// delivery, the hook sees one.
+func TestConcurrentDuplicates(t *testing.T) {
+	e := newEnv(t, memory.New())
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequest(http.MethodPost, e.url, strings.NewReader(patientBody))
+			if !assert.NoError(t, err) {
+				return
+			}
+			req.Header.Set("callback-key", keyNew)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+				assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	e.next()
+	e.quiet()
+	assert.Equal(t, 19, strings.Count(e.logs.String(), "duplicate delivery ignored"))
+}

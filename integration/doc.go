@@ -26,9 +26,10 @@
 //
 // # Storage
 //
-// Repository is the composition of four roles, each with a contract suite
-// in integrationtest: RecordStore, AccountLocker, PendingFlowStore and
-// NonceStore. integration/postgres implements them on PostgreSQL (one
+// Repository is the composition of five roles, each with a contract suite
+// in integrationtest: RecordStore, AccountLocker, PendingFlowStore,
+// NonceStore and DataRefreshStore (what Sikka's Data_Refresh webhook
+// records: RecordDataRefresh, called by package webhook). integration/postgres implements them on PostgreSQL (one
 // schema, migrations exported by postgres.Migrations) and, as a
 // ConnectBeginner, starts a connect in one statement; integration/memory
 // implements them in memory for the demo and tests.

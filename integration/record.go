@@ -55,6 +55,17 @@ type Record struct {
 	ConnectedAt time.Time `db:"connected_at" json:"connectedAt"`
 	CreatedAt   time.Time `db:"created_at" json:"createdAt"`
 	UpdatedAt   time.Time `db:"updated_at" json:"updatedAt"`
+
+	// LastDataRefresh, NextDataSync and PMSVersion are what Sikka's last
+	// Data_Refresh webhook for the office said (see
+	// DataRefreshStore.RecordDataRefresh); zero until one arrives.
+	// LastDataRefresh is when it arrived (UTC), NextDataSync when Sikka
+	// plans the next synchronisation, PMSVersion the PMS's version ("V16.6").
+	// They belong to the office: Upsert does not write them, keeps them while
+	// the office stays the same and clears them when it changes.
+	LastDataRefresh time.Time `db:"last_data_refresh" json:"lastDataRefresh"`
+	NextDataSync    time.Time `db:"next_data_sync" json:"nextDataSync"`
+	PMSVersion      string    `db:"pms_version" json:"pmsVersion"`
 }
 
 // Validate reports the first missing or malformed field of a record about to

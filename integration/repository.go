@@ -8,8 +8,9 @@ import (
 // Repository is everything the integration stores, as one value: the
 // records, the account locks, the markers of connects in progress and the
 // nonces of connect-flow states. Each role is an interface of its own
-// (RecordStore, AccountLocker, PendingFlowStore, NonceStore) with a contract
-// suite of its own in integration/integrationtest, so a new implementation
+// (RecordStore, AccountLocker, PendingFlowStore, NonceStore,
+// DataRefreshStore) with a contract suite of its own in
+// integration/integrationtest, so a new implementation
 // can be written and tested one role at a time; a host still passes one
 // value. The implementations live in packages named after what they talk to,
 // integration/postgres and integration/memory, which hold every role; both
@@ -19,6 +20,7 @@ type Repository interface {
 	AccountLocker
 	PendingFlowStore
 	NonceStore
+	DataRefreshStore
 }
 
 // RecordStore keeps the integration records, one per account and provider.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/parlae/sikka-connect/internal/hookrun"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/sikka"
 )
@@ -179,16 +180,7 @@ func (s *Service) Status(ctx context.Context, accountID string) (Record, error) 
 // runHook calls fn in its own goroutine, bounded by HookTimeout, recovering
 // from panics.
 func (s *Service) runHook(ctx context.Context, name, accountID string, fn func(ctx context.Context)) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.HookTimeout)
-	go func() {
-		defer cancel()
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error("integration: hook panicked", "hook", name, "account_id", accountID, "panic", fmt.Sprint(p))
-			}
-		}()
-		fn(ctx)
-	}()
+	hookrun.Go(ctx, s.log, "integration", s.cfg.HookTimeout, name, fn, "account_id", accountID)
 }
 
 // providerError marks Sikka's unavailability (5xx, timeouts, rate limits,

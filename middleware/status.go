@@ -30,6 +30,13 @@ type StatusBody struct {
 	// Message is ready to show: "Connected to Happy Dental Clinic
 	// (Dentrix)" when connected.
 	Message string `json:"message"`
+	// LastDataRefresh is when Sikka last reported a refresh of the
+	// practice's data (its Data_Refresh webhook, received by package
+	// webhook), NextDataSync when it plans the next one, PMSVersion the
+	// PMS's version: absent until the first report (integration.Record).
+	LastDataRefresh *time.Time `json:"lastDataRefresh,omitempty"`
+	NextDataSync    *time.Time `json:"nextDataSync,omitempty"`
+	PMSVersion      string     `json:"pmsVersion,omitempty"`
 }
 
 // NotConnected is StatusBody.Status for an account with no integration.
@@ -50,6 +57,8 @@ func statusBody(rec integration.Record, found bool) StatusBody {
 		t := rec.ConnectedAt.UTC()
 		b.ConnectedAt = &t
 	}
+	b.LastDataRefresh, b.NextDataSync = optionalTime(rec.LastDataRefresh), optionalTime(rec.NextDataSync)
+	b.PMSVersion = rec.PMSVersion
 	label := practiceLabel(rec.PracticeName, rec.PMSType)
 	switch rec.Status {
 	case integration.StatusActive:
@@ -60,6 +69,15 @@ func statusBody(rec integration.Record, found bool) StatusBody {
 		b.Message = "Not connected."
 	}
 	return b
+}
+
+// optionalTime is t in UTC, or nil for the zero time ("not yet").
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // lookup returns the account's StatusBody.

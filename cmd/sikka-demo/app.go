@@ -161,8 +161,14 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 
+	receiver, err := a.newWebhookReceiver(o.webhookKeys)
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	mw.Mount(mux)
+	mux.Handle(webhookPath, receiver)
 	page := &setupPage{status: a.svc, sikkaURL: a.sikkaURL}
 	mux.Handle("GET "+middleware.DefaultPrefix, page)
 	mux.HandleFunc("GET /demo/login", login)

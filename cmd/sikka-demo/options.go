@@ -28,6 +28,7 @@ type options struct {
 	dbMaxConns      int
 	secrets         string
 	stateKeys       string
+	webhookKeys     []string
 	refreshInterval time.Duration
 	logFormat       string
 	// crash safety
@@ -55,6 +56,7 @@ var envVars = map[string]string{
 	"db-max-conns":       "SIKKA_DB_MAX_CONNS",
 	"secrets":            "SIKKA_SECRETS",
 	"state-keys":         "SIKKA_STATE_KEYS",
+	"webhook-keys":       "SIKKA_WEBHOOK_KEYS",
 	"refresh-interval":   "SIKKA_REFRESH_INTERVAL",
 	"log-format":         "SIKKA_LOG_FORMAT",
 	"pending-timeout":    "SIKKA_PENDING_TIMEOUT",
@@ -117,6 +119,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", maxConns, usage("db-max-conns", "most PostgreSQL connections the demo opens (and keeps idle); at most half of them hold account locks"))
 	fs.StringVar(&o.secrets, "secrets", env("secrets", "memory"), usage("secrets", "secret store: memory, vault or awssm"))
 	fs.StringVar(&o.stateKeys, "state-keys", env("state-keys", ""), usage("state-keys", "state signing keys id:base64secret[,…], the first signs; empty makes a random key per run (replicas must share one)"))
+	webhookKeys := fs.String("webhook-keys", env("webhook-keys", defaultWebhookKey), usage("webhook-keys", "callback keys Sikka's webhooks must send (comma-separated, several while rotating) to "+webhookPath+"; default: the demo's key"))
 	interval, err := durationEnv(getenv, "refresh-interval", 5*time.Minute)
 	if err != nil {
 		return o, err
@@ -150,6 +153,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (run with -h for usage)", fs.Args())
+	}
+	if o.webhookKeys, err = splitKeys(*webhookKeys); err != nil {
+		return o, err
 	}
 	if o.dbMaxConns < 1 {
 		return o, fmt.Errorf("-db-max-conns %d: want 1 or more", o.dbMaxConns)

@@ -2,8 +2,9 @@
 // package integration, one per role, so that an implementation of one role
 // can be tested alone: RunRecords (integration.RecordStore), RunLocks
 // (integration.AccountLocker), RunPending (integration.PendingFlowStore, with
-// the records its CompletePending writes) and RunNonces
-// (integration.NonceStore). Run runs all four against an
+// the records its CompletePending writes), RunNonces
+// (integration.NonceStore) and RunDataRefresh (integration.DataRefreshStore,
+// with the records it writes on). Run runs them all against an
 // integration.Repository; integration/memory and integration/postgres pass it.
 package integrationtest
 
@@ -28,6 +29,9 @@ func Run(t *testing.T, open func(t *testing.T) func() integration.Repository) {
 	})
 	t.Run("Pending", func(t *testing.T) {
 		RunPending(t, func(t *testing.T) PendingRepository { return open(t)() })
+	})
+	t.Run("DataRefresh", func(t *testing.T) {
+		RunDataRefresh(t, func(t *testing.T) DataRefreshRepository { return open(t)() })
 	})
 	t.Run("Nonces", func(t *testing.T) {
 		RunNonces(t, func(t *testing.T) func() integration.NonceStore {

@@ -87,11 +87,13 @@ func (m *Repository) upsertLocked(r integration.Record) (integration.Record, err
 		}
 	}
 	now := m.now().UTC().Truncate(time.Microsecond)
-	if old, ok := m.records[r.AccountID]; ok {
+	old, had := m.records[r.AccountID]
+	if had {
 		r.CreatedAt = old.CreatedAt
 	} else {
 		r.CreatedAt = now
 	}
+	keepDataRefresh(&r, old, had)
 	r.UpdatedAt = now
 	r.KeyExpiry = r.KeyExpiry.UTC().Truncate(time.Microsecond)
 	r.ConnectedAt = r.ConnectedAt.UTC().Truncate(time.Microsecond)

@@ -91,7 +91,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Repository, *sqlx.D
 }
 
 const recordColumns = `account_id, provider, status, office_id, secret_ref, practice_name,
-	pms_type, practice_id, key_expiry, connected_at, created_at, updated_at`
+	pms_type, practice_id, key_expiry, connected_at, created_at, updated_at,
+	last_data_refresh, next_data_sync, pms_version`
 
 // activeOfficeIndex is the unique partial index that decides connect races.
 const activeOfficeIndex = "pms_integrations_active_office"
@@ -131,7 +132,7 @@ const (
 		status = EXCLUDED.status, office_id = EXCLUDED.office_id, secret_ref = EXCLUDED.secret_ref,
 		practice_name = EXCLUDED.practice_name, pms_type = EXCLUDED.pms_type,
 		practice_id = EXCLUDED.practice_id, key_expiry = EXCLUDED.key_expiry,
-		connected_at = EXCLUDED.connected_at, updated_at = now()
+		connected_at = EXCLUDED.connected_at, updated_at = now(), ` + keepDataRefresh + `
 		RETURNING ` + recordColumns
 )
 
@@ -273,5 +274,7 @@ func normalize(r integration.Record) integration.Record {
 	r.ConnectedAt = r.ConnectedAt.UTC()
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.UpdatedAt = r.UpdatedAt.UTC()
+	r.LastDataRefresh = r.LastDataRefresh.UTC() // "not yet" is the zero time
+	r.NextDataSync = r.NextDataSync.UTC()
 	return r
 }

@@ -13,34 +13,14 @@ import (
 	"time"
 )
 
-// The mock sends Sikka's webhooks (SIKKA_API.md section 10): a JSON POST with the headers
-// callback-key and Content-Type: application/json, to each webhook target of an app, for the
-// events of the offices the app sees in authorized_practices (an onboarded app: every
-// configured office; another app: the offices that authorized it).
-//
-//   - Events: Data_Refresh on a schedule of the mock clock (every DefaultDataRefreshInterval,
-//     25m, from New or Reset; WithDataRefreshInterval, 0 off) for every practice of every office
-//     whose SPU is online; patient, transaction and appointments when the data changes (a
-//     completed writeback); any of the four on demand (TriggerWebhook, POST
-//     /_mock/webhooks/trigger). A clock moved past several ticks at once sends one Data_Refresh
-//     per practice, not one per tick missed.
-//   - Delivery: an immediate attempt, then up to WebhookRetries (5) retries after the retry
-//     intervals (DefaultWebhookRetryIntervals; WithWebhookRetryIntervals), on the mock clock.
-//     200, 201, 202 and 204 are success; any other status, a redirect (never followed), a
-//     connection error or no answer within the timeout (real time, DefaultWebhookTimeout) is a
-//     failure. When the 5th retry fails the delivery is "failed", the target becomes inactive,
-//     its other pending deliveries are dropped, and it is sent nothing more until
-//     ReactivateWebhook (POST /_mock/webhooks/reactivate).
-//   - SPU offline: no delivery of the office goes out; its deliveries (new events, triggers,
-//     retries due) are held, state "held", and go out when the SPU is back online. Scheduled
-//     Data_Refresh ticks are skipped for an offline office: no refresh ran.
-//   - Bounds: at most MaxWebhookSends deliveries in flight at once and MaxWebhookQueue waiting
-//     (an event beyond it is recorded as "dropped"); WebhookDeliveries keeps every unfinished
-//     delivery and at least the latest MaxWebhookLog finished ones.
-//   - Close stops sending: nothing is sent after it returns.
-//   - The callback key is a secret: it never appears in the log, the journal, the deliveries
-//     or the admin API's answers. Target URLs are shown with their query values and password
-//     masked.
+// The mock sends Sikka's webhooks (SIKKA_API.md section 10); the package doc's "Webhooks"
+// section states what a user sees. How: targets, the Data_Refresh schedule and the waiting
+// deliveries live in Server.hooks under s.mu. One clock task (webhookTask, schedule.go)
+// raises the scheduled Data_Refresh and starts the deliveries due; the change listener
+// (webhookChange, change.go) raises the data events. Each attempt is a goroutine that POSTs
+// without the lock, then records its outcome and runs the clock again (retries, deliveries
+// that waited for a free slot). Reset bumps an epoch so that a send of before the Reset
+// changes nothing; Close cancels the sends in flight and waits for them.
 
 // Webhook events, as Sikka names them.
 const (

@@ -558,3 +558,76 @@ func TestWebhookConfig(t *testing.T) {
 		assert.ErrorIs(t, err, mocksikka.ErrInvalid, bad)
 	}
 }
+
+func TestWebhookBounds(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	flying, most, total := 0, 0, 0
+	hold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.ReadAll(req.Body)
+		mu.Lock()
+		flying++
+		total++
+		most = max(most, flying)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		flying--
+		mu.Unlock()
+	}))
+	t.Cleanup(hold.Close)
+	e := newEnv(t, mocksikka.WithWebhooks(mocksikka.Webhook{URL: hold.URL, Key: hookKey}))
+	t.Cleanup(e.mock.Close)
+	for range 10 {
+		_, err := e.mock.TriggerWebhook("patient", mocksikka.DefaultOfficeID, "")
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return total == mocksikka.MaxWebhookSends }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	states := map[string]int{}
+	for _, d := range e.mock.WebhookDeliveries() {
+		states[d.State]++
+	}
+	assert.Equal(t, map[string]int{"sending": mocksikka.MaxWebhookSends, "pending": 10 - mocksikka.MaxWebhookSends}, states)
+	close(release)
+	require.Eventually(t, func() bool {
+		for _, d := range e.mock.WebhookDeliveries() {
+			if d.State != "delivered" {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, time.Millisecond, "the waiting deliveries go out as slots free up")
+	mu.Lock()
+	assert.Equal(t, mocksikka.MaxWebhookSends, most, "never more than MaxWebhookSends in flight")
+	assert.Equal(t, 10, total)
+	mu.Unlock()
+
+	// The queue is bounded: with the SPU offline everything waits, and one more is dropped.
+	e.mock.Reset()
+	require.NoError(t, e.mock.SetSPUOnline(mocksikka.DefaultOfficeID, false))
+	for range mocksikka.MaxWebhookQueue {
+		_, err := e.mock.TriggerWebhook("patient", mocksikka.DefaultOfficeID, "")
+		require.NoError(t, err)
+	}
+	ds, err := e.mock.TriggerWebhook("patient", mocksikka.DefaultOfficeID, "")
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "dropped", ds[0].State)
+	assert.Contains(t, ds[0].Reason, "queue full")
+
+	// The list keeps every waiting delivery and at least the latest MaxWebhookLog finished ones.
+	for range 2 * mocksikka.MaxWebhookLog {
+		ds, err = e.mock.TriggerWebhook("patient", mocksikka.DefaultOfficeID, "")
+		require.NoError(t, err)
+	}
+	all := e.mock.WebhookDeliveries()
+	states = map[string]int{}
+	for _, d := range all {
+		states[d.State]++
+	}
+	assert.Equal(t, mocksikka.MaxWebhookQueue, states["held"])
+	assert.GreaterOrEqual(t, states["dropped"], mocksikka.MaxWebhookLog)
+	assert.LessOrEqual(t, len(all), mocksikka.MaxWebhookQueue+2*mocksikka.MaxWebhookLog, "bounded")
+	assert.Equal(t, ds[0].ID, all[len(all)-1].ID, "the latest is kept")
+}

@@ -358,7 +358,7 @@ func TestWebhookRetriesOnRealClockAndTimeout(t *testing.T) {
 	t.Cleanup(func() { close(block) })
 	m := mocksikka.New(mocksikka.WithDataRefreshInterval(0),
 		mocksikka.WithWebhooks(mocksikka.Webhook{URL: slow.URL, Key: hookKey}, r.webhook()),
-		mocksikka.WithWebhookRetryIntervals(10*time.Millisecond), mocksikka.WithWebhookTimeout(20*time.Millisecond))
+		mocksikka.WithWebhookRetryIntervals(10*time.Millisecond), mocksikka.WithWebhookTimeout(100*time.Millisecond))
 	t.Cleanup(m.Close)
 	ds, err := m.TriggerWebhook("transaction", mocksikka.DefaultOfficeID, "1")
 	require.NoError(t, err)
@@ -368,7 +368,7 @@ func TestWebhookRetriesOnRealClockAndTimeout(t *testing.T) {
 	require.Len(t, d.Attempts, 6)
 	for _, a := range d.Attempts {
 		assert.Equal(t, 0, a.Status)
-		assert.Equal(t, "timeout after 20ms", a.Error)
+		assert.Equal(t, "timeout after 100ms", a.Error)
 	}
 	assert.False(t, m.Webhooks()[0].Active)
 	assert.True(t, m.Webhooks()[1].Active, "the other target is unaffected")

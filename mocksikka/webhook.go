@@ -381,7 +381,7 @@ func (s *Server) Webhooks() []WebhookStatus {
 	return out
 }
 
-// target returns the target with id, or every target for ""; the caller holds s.mu.
+// targetsLocked returns the target with id, or every target for ""; the caller holds s.mu.
 func (s *Server) targetsLocked(id string) ([]*webhookTarget, error) {
 	if id == "" {
 		return slices.Clone(s.hooks.targets), nil

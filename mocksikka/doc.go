@@ -176,7 +176,8 @@
 //   - whether a refresh returns a new refresh_key: no, the same one, usable again (fixed).
 //   - what DELETE request_key does to the refresh key, and DELETE refresh_key to the request
 //     key: nothing (fixed).
-//   - the timestamp zone: UTC, written without a zone (fixed).
+//   - the timestamp zone: UTC, written without a zone (fixed); but Data_Refresh, whose body
+//     gives utc_difference_in_minutes, writes the practice's local time.
 //   - the reply to an unknown path: 404 API2009 (fixed).
 //   - per-plan rate numbers and the 429 body: WithRateLimit (-rate-limit, rate_limit),
 //     default off; the body is MOCK4029. The daily caps' units (calls, bytes):
@@ -217,10 +218,13 @@
 //     the next tick ("" when the schedule is off); financial_system_refresh_date is
 //     "1111-11-11" without a financial system, as in Sikka's example; spc_schedule_type is
 //     "Daily", spc_schedule_time the time of day the schedule started, spc_schedule_interval
-//     "25 Minutes" (or "N Seconds"). Times are UTC, written "2019-12-09 14:37:56". A practice
-//     id that is not a whole number ("1-0") is sent as a string.
+//     "25 Minutes" (or "N Seconds"). Its times are the practice's local time, written
+//     "2019-12-09 14:37:56": UTC minus utc_difference_in_minutes (Sikka's example pairs 240 with
+//     Eastern time), so that a reader applying the offset gets the mock clock's instant. A
+//     practice id that is not a whole number ("1-0") is sent as a string.
 //   - patient, transaction and appointments: the fields of Sikka's patient example (Sikka shows
-//     no other; the same shape is assumed), generated_time the change's time.
+//     no other; the same shape is assumed), generated_time the change's time. They carry no
+//     offset, and their times are UTC, as everywhere else in the mock.
 //   - When: Data_Refresh every data refresh interval of the mock clock (25m by default,
 //     WithDataRefreshInterval, -data-refresh-interval; 0 off) for every practice; the data
 //     events when the data changes (a completed writeback); any event on demand with

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// webhookTime is how webhook payloads write times: "2019-12-09 14:37:56" (UTC, no zone).
+// webhookTime is how webhook payloads write times: "2019-12-09 14:37:56" (no zone).
 const webhookTime = time.DateTime
 
 // webhookTask is the webhooks' clock task (schedule.go): Data_Refresh when the schedule is
@@ -319,6 +319,13 @@ func (s *Server) payloadLocked(event string, p practiceRec, prev, at time.Time) 
 	}
 	var v any = changePayload{event, p.OfficeID, p.PracticeID, customer, ts(prev), next, ts(at)}
 	if event == EventDataRefresh {
+		// The body states its offset (utc_difference_in_minutes), and Sikka's example pairs
+		// 240 with Eastern time: its times are the practice's local time.
+		local := practiceZone(p.DifferenceInMinutes)
+		ts = func(t time.Time) string { return t.In(local).Format(webhookTime) }
+		if !h.nextRefresh.IsZero() {
+			next = ts(h.nextRefresh)
+		}
 		finRefresh := "1111-11-11" // Sikka's example's value with no financial system
 		if p.FinancialSystem != "" {
 			finRefresh = ts(at)
@@ -333,7 +340,7 @@ func (s *Server) payloadLocked(event string, p practiceRec, prev, at time.Time) 
 			PracticeManagementSystem:                    p.PMS, PracticeManagementSystemVersion: p.PMSVersion,
 			FinancialSystem: p.FinancialSystem, FinancialSystemVersion: p.FinancialSystemVersion,
 			UTCDifferenceInMinutes: p.DifferenceInMinutes,
-			SPCScheduleTime:        h.anchor.UTC().Format("3:04 PM"), SPCScheduleType: "Daily",
+			SPCScheduleTime:        h.anchor.In(local).Format("3:04 PM"), SPCScheduleType: "Daily",
 		}
 	}
 	b, err := json.Marshal(v)
@@ -341,6 +348,16 @@ func (s *Server) payloadLocked(event string, p practiceRec, prev, at time.Time) 
 		panic(fmt.Sprintf("mocksikka: encode %s payload: %v", event, err))
 	}
 	return b
+}
+
+// practiceZone is the zone difference_in_minutes minutes behind UTC ("300": UTC-5), or UTC
+// when it is empty or not a plausible offset.
+func practiceZone(minutes string) *time.Location {
+	n, err := strconv.Atoi(minutes)
+	if err != nil || n < -14*60 || n > 14*60 {
+		return time.UTC
+	}
+	return time.FixedZone("", -n*60)
 }
 
 // practiceNumber is a practice id as Data_Refresh sends it: a JSON number when it is a

@@ -148,15 +148,16 @@ func TestWebhookPayloadsAsDocumented(t *testing.T) {
 	assert.Equal(t, []string{hookKey}, got[0].header.Values("callback-key"))
 	assert.Equal(t, "application/json", got[0].header.Get("Content-Type"))
 	assert.Equal(t, shape(t, sheetExample(t, "Data_Refresh")), shape(t, got[0].body), "the keys, their order and types of Sikka's example")
+	// Times in the practice's local time: t0 (04:00:28 UTC) less utc_difference_in_minutes (300).
 	assert.JSONEq(t, `{"event":"Data_Refresh","office_id":"D36225","practice_id":1,
-		"prev_generated_time":"2026-02-10 04:00:28","next_data_synchronization_date":"2026-02-10 04:25:28",
+		"prev_generated_time":"2026-02-09 23:00:28","next_data_synchronization_date":"2026-02-09 23:25:28",
 		"spc_schedule_interval":"25 Minutes","customer_id":"36225",
-		"data_synchronization_date":"2026-02-10 04:00:28","practice_management_system_refresh_date":"2026-02-10 04:00:28",
-		"financial_system_refresh_date":"1111-11-11","web_upload_date":"2026-02-10 04:00:28","data_insert_date":"2026-02-10 04:00:28",
+		"data_synchronization_date":"2026-02-09 23:00:28","practice_management_system_refresh_date":"2026-02-09 23:00:28",
+		"financial_system_refresh_date":"1111-11-11","web_upload_date":"2026-02-09 23:00:28","data_insert_date":"2026-02-09 23:00:28",
 		"practice_management_system_refresh_date_time_zone":"Eastern Standard Time",
 		"practice_management_system":"Dentrix","practice_management_system_version":"G7",
 		"financial_system":"","financial_system_version":"","utc_difference_in_minutes":"300",
-		"spc_schedule_time":"4:00 AM","spc_schedule_type":"Daily"}`, string(got[0].body))
+		"spc_schedule_time":"11:00 PM","spc_schedule_type":"Daily"}`, string(got[0].body))
 
 	// The data events, as a completed writeback raises them.
 	for i, ev := range []string{"patient", "transaction", "appointments"} {
@@ -236,8 +237,8 @@ func TestWebhookDataRefreshSchedule(t *testing.T) {
 		var p map[string]any
 		require.NoError(t, json.Unmarshal(g.body, &p))
 		assert.Equal(t, "Data_Refresh", p["event"])
-		assert.Equal(t, "2026-02-10 04:25:28", p["data_synchronization_date"])
-		assert.Equal(t, "2026-02-10 04:50:28", p["next_data_synchronization_date"])
+		assert.Equal(t, "2026-02-09 23:25:28", p["data_synchronization_date"], "t0+25m, local (UTC-5)")
+		assert.Equal(t, "2026-02-09 23:50:28", p["next_data_synchronization_date"])
 		offices = append(offices, fmt.Sprint(p["office_id"], "/", p["practice_id"]))
 	}
 	assert.ElementsMatch(t, []string{"D36225/1", "D48213/1", "D48213/2", "D77104/1"}, offices, "one per practice")

@@ -147,6 +147,12 @@ func (s *Server) authorizedPractice(c *call) {
 	s.listAuthorized(c, strings.TrimPrefix(c.r.URL.Path, "/v4/authorized_practices/"))
 }
 
+// appSeesOfficeLocked reports whether appID, calling with App-Id and App-Key, sees officeID:
+// every office for an onboarded app, else the offices that authorized it. The caller holds s.mu.
+func (s *Server) appSeesOfficeLocked(appID, officeID string) bool {
+	return s.initial.listing.onboardedApp(appID) || s.store.authorized[appID][officeID]
+}
+
 // listAuthorized lists the practices the caller may see, those of office only when office is
 // not "": with a request key (header or query), the key's office; with App-Id and App-Key,
 // every configured office for an onboarded app, else the offices that authorized the app.
@@ -176,9 +182,7 @@ func (s *Server) listAuthorized(c *call, office string) {
 			return
 		}
 		c.e.Auth = "app_key"
-		authorized := s.store.authorized[appID] // nil: none
-		onboarded := s.initial.listing.onboardedApp(appID)
-		visible = func(o string) bool { return onboarded || authorized[o] }
+		visible = func(o string) bool { return s.appSeesOfficeLocked(appID, o) }
 	}
 	if visible == nil {
 		s.mu.Unlock()

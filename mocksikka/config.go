@@ -39,6 +39,15 @@ type Config struct {
 	// EmptyListOK, when true, answers an empty list 200 with items [] instead of 204; see
 	// WithEmptyListOK.
 	EmptyListOK bool `json:"empty_list_ok,omitempty"`
+	// Webhooks are webhook targets; see WithWebhooks.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// DataRefreshInterval, when present, is the Data_Refresh schedule's period ("25m"; "0s"
+	// off); see WithDataRefreshInterval.
+	DataRefreshInterval *Duration `json:"data_refresh_interval,omitempty"`
+	// WebhookRetryIntervals are the waits before retries 1 to 5; see WithWebhookRetryIntervals.
+	WebhookRetryIntervals []Duration `json:"webhook_retry_intervals,omitempty"`
+	// WebhookTimeout bounds each delivery attempt ("10s"); see WithWebhookTimeout.
+	WebhookTimeout Duration `json:"webhook_timeout,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -112,5 +121,6 @@ func (c Config) Options() []Option {
 	if c.EmptyListOK {
 		opts = append(opts, WithEmptyListOK(true))
 	}
+	opts = append(opts, c.webhookOptions()...)
 	return opts
 }

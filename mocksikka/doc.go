@@ -133,7 +133,7 @@
 //	API2005 204 a list with no item (no body; the journal records the code)
 //	API2007 401 authorized_practices/{office_id}: an office the caller may not see
 //	API2009 404 no endpoint at this path (Sikka's real answer to an unknown path is not
-//	            documented); admin: unknown app or office
+//	            documented); admin: unknown app, office or webhook
 //	API2011 429 the practice's daily data cap is used up (when configured)
 //	API2012 429 the practice's daily request cap is used up (when configured)
 //	API2013 409 admin: already exists
@@ -176,7 +176,8 @@
 //   - whether a refresh returns a new refresh_key: no, the same one, usable again (fixed).
 //   - what DELETE request_key does to the refresh key, and DELETE refresh_key to the request
 //     key: nothing (fixed).
-//   - the timestamp zone: UTC, written without a zone (fixed).
+//   - the timestamp zone: UTC, written without a zone (fixed); but Data_Refresh, whose body
+//     gives utc_difference_in_minutes, writes the practice's local time.
 //   - the reply to an unknown path: 404 API2009 (fixed).
 //   - per-plan rate numbers and the 429 body: WithRateLimit (-rate-limit, rate_limit),
 //     default off; the body is MOCK4029. The daily caps' units (calls, bytes):
@@ -184,6 +185,9 @@
 //   - ?request_key= acceptance: accepted wherever the header is (fixed).
 //   - how long an expired key answers "expired" (API1025) rather than unknown (API1004):
 //     ExpiredKeyMemory, 7 days (fixed).
+//   - webhook retry timing: 1m, 5m, 15m, 30m, 1h (WithWebhookRetryIntervals, -webhook-retry,
+//     webhook_retry_intervals, /_mock/webhooks/settings); the callback key's origin: each
+//     target is given its key (Webhook.Key, -webhook-key).
 //
 // # Codes and keys
 //
@@ -198,15 +202,56 @@
 // stays unknown even if the clock is set back. The request_key grant does not require a prior
 // authorization; it records one.
 //
+// # Webhooks
+//
+// The mock sends Sikka's webhooks: a JSON POST with headers callback-key (the target's key)
+// and Content-Type: application/json to each target of an app (WithWebhooks, the binary's
+// -webhook-url and -webhook-key, config "webhooks", POST /_mock/webhooks), for the offices
+// the app sees in authorized_practices (an onboarded app, such as the default one: every
+// configured office).
+//
+//   - Data_Refresh, exactly the fields, order and types of Sikka's example ("practice_id" a
+//     number, every other value a string), from the practice's settings: PMS name and version,
+//     time zone, difference_in_minutes as utc_difference_in_minutes, cust_id as customer_id
+//     ("1" when empty). Every *_date is the refresh's time, prev_generated_time the practice's
+//     previous Data_Refresh (at first, when the schedule started), next_data_synchronization_date
+//     the next tick ("" when the schedule is off); financial_system_refresh_date is
+//     "1111-11-11" without a financial system, as in Sikka's example; spc_schedule_type is
+//     "Daily", spc_schedule_time the time of day the schedule started, spc_schedule_interval
+//     "25 Minutes" (or "N Seconds"). Its times are the practice's local time, written
+//     "2019-12-09 14:37:56": UTC minus utc_difference_in_minutes (Sikka's example pairs 240 with
+//     Eastern time), so that a reader applying the offset gets the mock clock's instant. A
+//     practice id that is not a whole number ("1-0") is sent as a string.
+//   - patient, transaction and appointments: the fields of Sikka's patient example (Sikka shows
+//     no other; the same shape is assumed), generated_time the change's time. They carry no
+//     offset, and their times are UTC, as everywhere else in the mock.
+//   - When: Data_Refresh every data refresh interval of the mock clock (25m by default,
+//     WithDataRefreshInterval, -data-refresh-interval; 0 off) for every practice; the data
+//     events when the data changes (a completed writeback); any event on demand with
+//     TriggerWebhook or POST /_mock/webhooks/trigger.
+//   - Retries: 200, 201, 202 and 204 are success; any other status (a 3xx is never followed),
+//     a connection error or no answer within the timeout (10s of real time; WithWebhookTimeout,
+//     -webhook-timeout) is a failure, retried up to 5 times after 1m, 5m, 15m, 30m and 1h of
+//     the mock clock (Sikka does not state the waits; WithWebhookRetryIntervals,
+//     -webhook-retry). When the 5th retry fails the target becomes inactive: its waiting
+//     deliveries are dropped and it receives nothing until ReactivateWebhook (POST
+//     /_mock/webhooks/reactivate).
+//   - SPU offline: nothing of the office is sent; its deliveries wait ("held") and go out when
+//     the SPU is back; scheduled Data_Refresh ticks skip the office (no refresh ran).
+//   - Every delivery and attempt is listed by WebhookDeliveries (GET
+//     /_mock/webhooks/deliveries) and logged ("mocksikka webhook"); at most MaxWebhookSends
+//     (4) are in flight and MaxWebhookQueue (1000) wait. Close cancels what is in flight and
+//     sends nothing more: call it when done with a mock that has webhook targets.
+//
 // # Time
 //
 // Expiry follows the mock clock: real time plus Advance/SetTime offsets, or, with WithClock, a
-// frozen clock moved only by Advance/SetTime. Fault delays are real time.
+// frozen clock moved only by Advance/SetTime. Fault delays and webhook timeouts are real time.
 //
 // # Admin API
 //
-// JSON in and out; errors in the same envelope (400 API1026 invalid, 404 API2009 unknown app
-// or office, 409 API2013 duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
+// JSON in and out; errors in the same envelope (400 API1026 invalid, 404 API2009 unknown app,
+// office or webhook, 409 API2013 duplicate). Durations are Go duration strings. Admin calls are logged but not journaled, and
 // faults never apply to them.
 //
 //	POST   /_mock/reset          (Content-Type: application/json, no body)
@@ -227,6 +272,18 @@
 //	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
 //	GET    /_mock/spu            [{"office_id","online"}…] (SetSPUOnline, SPUs)
 //	POST   /_mock/spu            {"office_id":"D36225","online":false} → {"office_id","online"}
+//	GET    /_mock/webhooks       [{"id","app_id","url","events","active"}…] (no callback key)
+//	POST   /_mock/webhooks       {"app_id","url","callback_key","events"} → 201 (app_id: default
+//	                              the first app; events: default all four)
+//	DELETE /_mock/webhooks       {"id":"1"}; {} removes every target
+//	POST   /_mock/webhooks/reactivate {"id":"1"}; {} every target → the targets
+//	POST   /_mock/webhooks/trigger    {"event":"Data_Refresh","office_id":"D36225"} (practice_id
+//	                              optional: default every practice) → 202 [delivery…]
+//	GET    /_mock/webhooks/deliveries [delivery…], oldest first: id, webhook_id, event,
+//	                              office_id, practice_id, raised, state, reason, next_attempt,
+//	                              attempts [{time,status,error}], payload
+//	GET    /_mock/webhooks/settings   {"data_refresh_interval","retry_intervals","timeout"}
+//	PUT    /_mock/webhooks/settings   any of those fields; absent ones unchanged
 //
 // The admin API changes what the mock answers, so web pages are kept out of it:
 //
@@ -249,7 +306,9 @@
 //
 // # Secrets
 //
-// The journal and the log never hold a code, request key, refresh key, secret key, app key or
-// state: query values other than app_id, redirect_uri, office_id, practice_id, limit, offset,
-// show and decision are masked, and bodies are never recorded.
+// The journal and the log never hold a code, request key, refresh key, secret key, app key,
+// webhook callback key or state: query values other than app_id, redirect_uri, office_id,
+// practice_id, limit, offset, show and decision are masked, and bodies are never recorded.
+// A webhook's callback key appears in no answer of the admin API either, and target URLs are
+// shown with their query values and password masked.
 package mocksikka

@@ -51,7 +51,8 @@ type config struct {
 	logger                *slog.Logger
 	adminHosts            []string // Host values, besides loopback ones, the admin API answers
 	limits                Limits
-	listing               listing // the practice lists' settings (authorized.go)
+	listing               listing       // the practice lists' settings (authorized.go)
+	webhooks              webhookConfig // webhook targets and settings (webhook.go)
 }
 
 // Limits are the mock's rate limits; a zero field is off.
@@ -189,7 +190,7 @@ func (c *config) validate() error {
 		ps = append(ps, n)
 	}
 	c.practices = ps
-	return nil
+	return c.webhooks.check(c.apps)
 }
 
 // checkPractice normalises p and checks it against the practices already configured: an

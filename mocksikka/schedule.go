@@ -82,16 +82,18 @@ func (s *Server) fire() {
 	s.runClockLocked()
 }
 
-// Close stops the mock's timers: writebacks stay pending and no webhook is sent or retried
-// after it returns (a delivery already in flight finishes). Requests are still answered, and a
-// clock moved by Advance or SetTime still runs the due work. Call it when a test or program is
-// done with a Server whose clock follows real time; it is safe to call more than once.
+// Close stops the mock's timers and its webhooks: writebacks stay pending, and no webhook is
+// sent or retried after it returns (a delivery in flight is cancelled, and Close waits for
+// it). Requests are still answered, and a clock moved by Advance or SetTime still runs the
+// due work other than webhooks. Call it when a test or program is done with a Server that has
+// webhook targets or whose clock follows real time; it is safe to call more than once.
 func (s *Server) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.sched.closed = true
 	if s.sched.timer != nil {
 		s.sched.timer.Stop()
 	}
 	s.sched.due = time.Time{}
+	s.mu.Unlock()
+	s.stopWebhooks() // without s.mu: a send in flight takes it to record its end
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -37,6 +38,7 @@ type Server struct {
 	sched                 scheduler              // clock-driven work (schedule.go)
 	spuOffline            map[string]bool        // by office id; absent = online (spu.go)
 	changeListeners       []changeListener       // fixed after New (change.go)
+	hooks                 webhookState           // webhook targets and deliveries (webhook.go)
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -68,6 +70,7 @@ func New(opts ...Option) *Server {
 		s.adminHosts = append(s.adminHosts, splitHost(h))
 	}
 	s.routes = s.buildRoutes()
+	s.initWebhooks()
 	s.Reset()
 	return s
 }
@@ -76,7 +79,7 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 	api := func(h func(*call)) route { return route{handle: h} }
 	key := func(h func(*call)) route { return route{handle: h, auth: authKey} }
 	adm := func(h func(*call)) route { return route{handle: h, admin: true} }
-	return map[string]map[string]route{
+	routes := map[string]map[string]route{
 		"/portal/authapp.aspx":     {"GET": api(s.consentPage), "POST": api(s.consentDecision)},
 		"/v4/request_key":          {"POST": api(s.requestKey), "DELETE": key(s.revokeKey)},
 		"/v4/refresh_key":          {"DELETE": api(s.revokeRefreshKey)},
@@ -96,6 +99,8 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/_mock/codes":             {"POST": adm(s.adminIssueCode)},
 		"/_mock/spu":               {"GET": adm(s.adminSPUs), "POST": adm(s.adminSetSPU)},
 	}
+	maps.Copy(routes, s.webhookRoutes())
+	return routes
 }
 
 // ServeHTTP answers one request of the Sikka API or of the admin API under /_mock/.
@@ -246,6 +251,7 @@ func (s *Server) Reset() {
 	s.rates = map[string]*rateWindow{}
 	s.dailyUse = map[string]*dailyUse{}
 	s.spuOffline = map[string]bool{}
+	s.resetWebhooksLocked()
 	s.runClockLocked()
 }
 

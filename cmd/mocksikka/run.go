@@ -44,6 +44,11 @@ var envNames = map[string]string{
 	"log-format":              "MOCKSIKKA_LOG_FORMAT",
 	"admin-host":              "MOCKSIKKA_ADMIN_HOST",
 	"rate-limit":              "MOCKSIKKA_RATE_LIMIT",
+	"webhook-url":             "MOCKSIKKA_WEBHOOK_URL", // the webhook flags: webhooks.go
+	"webhook-key":             "MOCKSIKKA_WEBHOOK_KEY",
+	"data-refresh-interval":   "MOCKSIKKA_DATA_REFRESH_INTERVAL",
+	"webhook-retry":           "MOCKSIKKA_WEBHOOK_RETRY",
+	"webhook-timeout":         "MOCKSIKKA_WEBHOOK_TIMEOUT",
 }
 
 // hostList is a repeatable flag of comma-separated hosts.
@@ -67,7 +72,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "`host:port` to listen on; port 0 picks a free port")
 	config := fs.String("config", "", "JSON configuration `file` (apps, practices, key_ttl, code_ttl, auto_approve, refresh_invalidates_old, admin_hosts,\n"+
-		"rate_limit, daily_request_limit, daily_data_limit)")
+		"rate_limit, daily_request_limit, daily_data_limit, webhooks, data_refresh_interval, webhook_retry_intervals, webhook_timeout)")
 	auto := fs.String("auto-approve", "", "`office_id` that the consent page approves at once, without showing the page")
 	keyTTL := fs.Duration("key-ttl", mocksikka.DefaultKeyTTL, "lifetime of request and refresh keys")
 	codeTTL := fs.Duration("code-ttl", mocksikka.DefaultCodeTTL, "lifetime of authorization codes")
@@ -76,6 +81,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	rateLimit := fs.Int("rate-limit", 0, "calls each app may make per 60 s window (X-Rate-Limit-*); one more answers 429. 0: no limit")
 	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
 	var adminHosts hostList
+	var hooks webhookFlags
+	hooks.register(fs)
 	fs.Var(&adminHosts, "admin-host", "`host[:port]` whose requests the admin API under /_mock/ answers besides loopback ones (e.g. mocksikka:8089); repeatable or comma separated")
 	healthcheck := fs.Bool("healthcheck", false, "instead of serving, GET /healthz of the mock listening on -addr (on 127.0.0.1 when its host is\n"+
 		"    \t0.0.0.0 or empty) within 3s; exit 0 on 200 OK, else print why and exit 1. For container healthchecks:\n"+
@@ -171,6 +178,11 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		}
 		s.opts = append(s.opts, mocksikka.WithAdminHosts(adminHosts...))
 	}
+	hookOpts, err := hooks.options(given)
+	if err != nil {
+		return settings{}, err
+	}
+	s.opts = append(s.opts, hookOpts...)
 	return s, nil
 }
 
@@ -200,6 +212,7 @@ func serveMock(ctx context.Context, s settings, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(h)
 	mock := mocksikka.New(append(s.opts, mocksikka.WithLogger(log))...)
+	defer mock.Close() // stops its timers and webhooks
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

@@ -52,6 +52,8 @@ type config struct {
 	adminHosts            []string // Host values, besides loopback ones, the admin API answers
 	limits                Limits
 	listing               listing // the practice lists' settings (authorized.go)
+
+	data dataConfig // the practice data's seed, sizes and fixtures (datagen.go)
 }
 
 // Limits are the mock's rate limits; a zero field is off.
@@ -189,7 +191,7 @@ func (c *config) validate() error {
 		ps = append(ps, n)
 	}
 	c.practices = ps
-	return nil
+	return c.data.check(ps)
 }
 
 // checkPractice normalises p and checks it against the practices already configured: an

@@ -37,6 +37,8 @@ type Server struct {
 	sched                 scheduler              // clock-driven work (schedule.go)
 	spuOffline            map[string]bool        // by office id; absent = online (spu.go)
 	changeListeners       []changeListener       // fixed after New (change.go)
+
+	data map[practiceKey]*practiceData // generated on first use; nil after Reset (data.go)
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -246,6 +248,7 @@ func (s *Server) Reset() {
 	s.rates = map[string]*rateWindow{}
 	s.dailyUse = map[string]*dailyUse{}
 	s.spuOffline = map[string]bool{}
+	s.data = nil // regenerated on first use, from the clock's new date
 	s.runClockLocked()
 }
 

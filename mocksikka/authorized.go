@@ -53,10 +53,14 @@ func WithEmptyListOK(on bool) Option {
 }
 
 // routeKey returns the key of path in Server.routes: authorizedPracticePath for
-// /v4/authorized_practices/{office_id} (one non-empty segment), path itself otherwise.
+// /v4/authorized_practices/{office_id} (one non-empty segment), paymentPath for anything under
+// /v4/payment/, path itself otherwise.
 func routeKey(path string) string {
 	if rest, ok := strings.CutPrefix(path, "/v4/authorized_practices/"); ok && rest != "" && !strings.Contains(rest, "/") {
 		return authorizedPracticePath
+	}
+	if strings.HasPrefix(path, "/v4/payment/") {
+		return paymentPath
 	}
 	return path
 }

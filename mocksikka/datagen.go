@@ -125,10 +125,10 @@ type genProvider struct{ id, first, last, kind string }
 
 type genPatient struct {
 	id, first, last, guarantor, gFirst, gLast, provider, insurer string
-	cell, email, chart                                            string
-	firstVisit, lastVisit                                         int // day index from today; 0 none
-	hasVisit                                                      bool
-	balance                                                       [2][4]int64 // [patient|insurance][bucket] cents
+	cell, email, chart                                           string
+	firstVisit, lastVisit                                        int // day index from today; 0 none
+	hasVisit                                                     bool
+	balance                                                      [2][4]int64 // [patient|insurance][bucket] cents
 }
 
 type genAppt struct {
@@ -215,7 +215,9 @@ func pick[T any](g *generator, list []T) T { return list[g.rng.IntN(len(list))] 
 func (g *generator) chance(pct int) bool { return g.rng.IntN(100) < pct }
 
 // day formats the date n days from today as Sikka writes dates.
-func (g *generator) day(n int) string { return g.today.AddDate(0, 0, n).Format("2006-01-02") + "T00:00:00" }
+func (g *generator) day(n int) string {
+	return g.today.AddDate(0, 0, n).Format("2006-01-02") + "T00:00:00"
+}
 
 // stamp formats a time n days from today at h:m:s.
 func (g *generator) stamp(n, h, m, s int) string {

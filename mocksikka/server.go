@@ -78,7 +78,7 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 	api := func(h func(*call)) route { return route{handle: h} }
 	key := func(h func(*call)) route { return route{handle: h, auth: authKey} }
 	adm := func(h func(*call)) route { return route{handle: h, admin: true} }
-	return map[string]map[string]route{
+	routes := map[string]map[string]route{
 		"/portal/authapp.aspx":     {"GET": api(s.consentPage), "POST": api(s.consentDecision)},
 		"/v4/request_key":          {"POST": api(s.requestKey), "DELETE": key(s.revokeKey)},
 		"/v4/refresh_key":          {"DELETE": api(s.revokeRefreshKey)},
@@ -98,6 +98,8 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/_mock/codes":             {"POST": adm(s.adminIssueCode)},
 		"/_mock/spu":               {"GET": adm(s.adminSPUs), "POST": adm(s.adminSetSPU)},
 	}
+	s.addDataRoutes(routes) // dataroutes.go
+	return routes
 }
 
 // ServeHTTP answers one request of the Sikka API or of the admin API under /_mock/.

@@ -39,6 +39,9 @@ type Config struct {
 	// EmptyListOK, when true, answers an empty list 200 with items [] instead of 204; see
 	// WithEmptyListOK.
 	EmptyListOK bool `json:"empty_list_ok,omitempty"`
+	// WritebackDelay is how long writebacks stay pending ("30s"); absent keeps
+	// DefaultWritebackDelay, "0s" processes them at once. See WithWritebackDelay.
+	WritebackDelay *Duration `json:"writeback_delay,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -68,6 +71,9 @@ func LoadConfig(path string) (Config, error) {
 func (c Config) Validate() error {
 	if c.KeyTTL < 0 || c.CodeTTL < 0 {
 		return fmt.Errorf("key_ttl and code_ttl must not be negative: %w", ErrInvalid)
+	}
+	if c.WritebackDelay != nil && *c.WritebackDelay < 0 {
+		return fmt.Errorf("writeback_delay must not be negative: %w", ErrInvalid)
 	}
 	cfg := defaultConfig()
 	for _, o := range c.Options() {
@@ -111,6 +117,9 @@ func (c Config) Options() []Option {
 	}
 	if c.EmptyListOK {
 		opts = append(opts, WithEmptyListOK(true))
+	}
+	if c.WritebackDelay != nil {
+		opts = append(opts, WithWritebackDelay(time.Duration(*c.WritebackDelay)))
 	}
 	return opts
 }

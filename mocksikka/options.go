@@ -54,6 +54,8 @@ type config struct {
 	listing               listing // the practice lists' settings (authorized.go)
 
 	data dataConfig // the practice data's seed, sizes and fixtures (datagen.go)
+
+	writebackDelay time.Duration // how long writebacks stay pending (writeback.go)
 }
 
 // Limits are the mock's rate limits; a zero field is off.
@@ -87,6 +89,7 @@ func defaultConfig() config {
 		codeTTL:               DefaultCodeTTL,
 		refreshInvalidatesOld: true,
 		logger:                slog.New(slog.DiscardHandler),
+		writebackDelay:        DefaultWritebackDelay,
 	}
 }
 
@@ -164,6 +167,9 @@ func (c *config) validate() error {
 	}
 	if c.keyTTL <= 0 || c.codeTTL <= 0 {
 		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
+	}
+	if c.writebackDelay < 0 {
+		return fmt.Errorf("the writeback delay must not be negative: %w", ErrInvalid)
 	}
 	for _, h := range c.adminHosts {
 		if err := checkAdminHost(h); err != nil {

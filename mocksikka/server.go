@@ -37,6 +37,7 @@ type Server struct {
 	sched                 scheduler              // clock-driven work (schedule.go)
 	spuOffline            map[string]bool        // by office id; absent = online (spu.go)
 	changeListeners       []changeListener       // fixed after New (change.go)
+	wb                    writebacks             // the SPU's writebacks (writeback.go)
 
 	data map[practiceKey]*practiceData // generated on first use; nil after Reset (data.go)
 }
@@ -70,6 +71,7 @@ func New(opts ...Option) *Server {
 		s.adminHosts = append(s.adminHosts, splitHost(h))
 	}
 	s.routes = s.buildRoutes()
+	s.onClock(s.processWritebacksLocked)
 	s.Reset()
 	return s
 }
@@ -98,7 +100,8 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/_mock/codes":             {"POST": adm(s.adminIssueCode)},
 		"/_mock/spu":               {"GET": adm(s.adminSPUs), "POST": adm(s.adminSetSPU)},
 	}
-	s.addDataRoutes(routes) // dataroutes.go
+	s.addDataRoutes(routes)      // dataroutes.go
+	s.addWritebackRoutes(routes) // writeback_http.go
 	return routes
 }
 
@@ -250,6 +253,7 @@ func (s *Server) Reset() {
 	s.rates = map[string]*rateWindow{}
 	s.dailyUse = map[string]*dailyUse{}
 	s.spuOffline = map[string]bool{}
+	s.wb = newWritebacks(c.writebackDelay)
 	s.data = nil // regenerated on first use, from the clock's new date
 	s.runClockLocked()
 }

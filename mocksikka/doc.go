@@ -173,7 +173,8 @@
 //     when wrong) with startdate and enddate (yyyy-mm-dd, required: 400 API1020; enddate from
 //     startdate to 7 days after it, else 400 API1026) and optional id: the list envelope of
 //     the app's writebacks requested on those days (204 when none), in id order; items href
-//     (<base>/v4/writebacks?id=N), description, id, result ("pending" while pending),
+//     (<base>/v4/writebacks?id=N), description (what it does: "Book a new appointment",
+//     "Insert a new patient", …), id, result ("pending" while pending),
 //     office_id, method, completed_time, api_name, api_request_body, command_time,
 //     duration_in_second ("" while pending).
 //   - DELETE /v4/writebacks?id=N (App-Id and App-Key): a pending writeback of the app is
@@ -181,9 +182,10 @@
 //     "error_code":"API4006","short_message":"","long_message":"Writeback request deleted
 //     successfully.","more_information":""}; one already processed 400 API1026; an unknown id
 //     or another app's 404 API2009.
-//   - The mock keeps at most MaxWritebacks (10000): one more forgets the oldest processed one;
-//     with all of them pending a writeback is refused with 503 API2002. Reset forgets them all
-//     and the fail rules, and puts the delay back.
+//   - The mock keeps at most MaxWritebacks (10000) writebacks and MaxWritebackBytes (64 MiB)
+//     of their bodies: one more forgets the oldest processed ones; when only pending ones are
+//     left a writeback is refused with 503 API2002. Reset forgets them all and the fail rules,
+//     and puts the delay back.
 //
 // # Statuses and codes
 //

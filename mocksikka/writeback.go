@@ -27,6 +27,9 @@ const (
 	// completed or failed one; when all of them are pending the request is refused with 503
 	// API2002 until some complete.
 	MaxWritebacks = 10000
+	// MaxWritebackBytes bounds the bytes of the bodies the kept writebacks hold (counted twice:
+	// as sent and as fields), in the same way as MaxWritebacks bounds their number.
+	MaxWritebackBytes = 64 << 20
 	// firstWritebackID is the id of the first writeback after New or Reset.
 	firstWritebackID = 275001
 )
@@ -54,6 +57,7 @@ type writeback struct {
 	result                      string // what the SPU said: "New Patient inserted successfully", …
 	createdID                   string // the id of the record it created
 	patientID, apptSrNo         string // for writeback_status
+	size                        int    // bytes counted against MaxWritebackBytes
 }
 
 // writebacks is the mock SPU's queue and memory.
@@ -62,6 +66,7 @@ type writebacks struct {
 	all     []*writeback // id order
 	byID    map[int64]*writeback
 	pending []*writeback // id order: the SPU processes them first in, first out
+	bytes   int          // the sum of size over all
 	rules   []*WritebackFailRule
 	delay   time.Duration
 }
@@ -70,28 +75,31 @@ func newWritebacks(delay time.Duration) writebacks {
 	return writebacks{nextID: firstWritebackID, byID: map[int64]*writeback{}, delay: delay}
 }
 
-// add stores w as pending and gives it the next id. With MaxWritebacks stored it forgets the
-// oldest processed one; it reports false when every stored writeback is pending.
+// add stores w as pending and gives it the next id. While MaxWritebacks are stored, or their
+// bodies and w's would exceed MaxWritebackBytes, it forgets the oldest processed one; it
+// reports false (storing nothing) when only pending ones are left to forget.
 func (q *writebacks) add(w *writeback) bool {
-	if len(q.all) >= MaxWritebacks {
+	w.size = 2 * len(w.payload)
+	for len(q.all) >= MaxWritebacks || q.bytes+w.size > MaxWritebackBytes {
 		i := slices.IndexFunc(q.all, func(o *writeback) bool { return o.state != wbPending })
 		if i < 0 {
 			return false
 		}
-		delete(q.byID, q.all[i].id)
-		q.all = slices.Delete(q.all, i, i+1)
+		q.forget(q.all[i])
 	}
 	w.id = q.nextID
 	q.nextID++
 	q.all = append(q.all, w)
 	q.byID[w.id] = w
+	q.bytes += w.size
 	q.pending = append(q.pending, w)
 	return true
 }
 
-// remove forgets a pending writeback (DELETE /v4/writebacks).
-func (q *writebacks) remove(w *writeback) {
+// forget drops w (DELETE /v4/writebacks, or to make room).
+func (q *writebacks) forget(w *writeback) {
 	delete(q.byID, w.id)
+	q.bytes -= w.size
 	q.all = slices.DeleteFunc(q.all, func(o *writeback) bool { return o == w })
 	q.pending = slices.DeleteFunc(q.pending, func(o *writeback) bool { return o == w })
 }

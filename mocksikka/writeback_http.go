@@ -121,7 +121,8 @@ func (s *Server) handleWriteback(c *call, kind *wbKind) {
 	if !s.wb.add(w) {
 		s.mu.Unlock()
 		c.fail(http.StatusServiceUnavailable, codeOverloaded, "Server overloaded",
-			fmt.Sprintf("The SPU has %d writebacks pending; retry once some have completed (GET /v4/writeback_status).", MaxWritebacks))
+			fmt.Sprintf("The mock's SPU queue is full (%d writebacks, or %d MiB of bodies, pending); "+
+				"retry once some have completed (GET /v4/writeback_status).", MaxWritebacks, MaxWritebackBytes>>20))
 		return
 	}
 	id := strconv.FormatInt(w.id, 10)
@@ -477,7 +478,7 @@ func (s *Server) deleteWriteback(c *call) {
 		return
 	}
 	c.e.OfficeID = w.officeID
-	s.wb.remove(w)
+	s.wb.forget(w)
 	s.mu.Unlock()
 	c.failMore(http.StatusOK, codeWritebackDeleted, "", "Writeback request deleted successfully.", "")
 }

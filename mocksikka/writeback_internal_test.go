@@ -122,3 +122,24 @@ func TestWritebacksBounded(t *testing.T) {
 	assert.Empty(t, s.wb.pending)
 	s.mu.Unlock()
 }
+
+// The bodies kept are bounded too: a body that would pass MaxWritebackBytes forgets processed
+// writebacks first, and is refused when only pending ones hold the bytes.
+func TestWritebackBytesBounded(t *testing.T) {
+	q := newWritebacks(0)
+	big := strings.Repeat("x", MaxWritebackBytes/2) // counted twice: the whole budget
+	a := &writeback{payload: big}
+	require.True(t, q.add(a))
+	assert.Equal(t, MaxWritebackBytes, q.bytes)
+	assert.False(t, q.add(&writeback{payload: "{}"}), "only a pending writeback holds the bytes")
+	assert.Len(t, q.all, 1)
+	a.state = wbSuccess
+	b := &writeback{payload: "{}"}
+	require.True(t, q.add(b))
+	assert.Equal(t, []*writeback{b}, q.all, "the processed one is forgotten")
+	assert.Equal(t, 4, q.bytes)
+	q.forget(b)
+	assert.Zero(t, q.bytes)
+	assert.Empty(t, q.byID)
+	assert.Empty(t, q.pending)
+}

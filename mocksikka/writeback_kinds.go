@@ -319,6 +319,23 @@ func wbSlotFree(d *practiceData, op, date, tm, length, except string) (string, e
 	return "", nil
 }
 
+// wbInsert adds row to table tbl and answers result with the new row's id.
+func wbInsert(s *Server, d *practiceData, tbl string, row map[string]string, now time.Time, result string) (string, string, error) {
+	id, err := s.insertRowLocked(d, tbl, row, now)
+	if err != nil {
+		return "", "", err
+	}
+	return result, id, nil
+}
+
+// wbUpdate sets row's fields of the row id of table tbl and answers result.
+func wbUpdate(s *Server, d *practiceData, tbl, id string, row map[string]string, now time.Time, result string) (string, string, error) {
+	if _, err := s.updateRowLocked(d, tbl, id, row, now); err != nil {
+		return "", "", err
+	}
+	return result, "", nil
+}
+
 // --- POST /v4/appointment ---
 
 func checkNewAppointment(d *practiceData, r *wbRequest) *wbError {
@@ -337,11 +354,7 @@ func applyNewAppointment(s *Server, d *practiceData, w *writeback, now time.Time
 	if row["status"] == "" {
 		row["status"] = "Scheduled"
 	}
-	id, err := s.insertRowLocked(d, tblAppointments, row, now)
-	if err != nil {
-		return "", "", err
-	}
-	return "Appointment booked successfully", id, nil
+	return wbInsert(s, d, tblAppointments, row, now, "Appointment booked successfully")
 }
 
 // --- PATCH /v4/appointments/{appointment_sr_no} ---
@@ -366,10 +379,17 @@ func checkAppointmentStatus(d *practiceData, r *wbRequest) *wbError {
 }
 
 func applyAppointmentStatus(s *Server, d *practiceData, w *writeback, now time.Time) (string, string, error) {
-	if _, err := s.updateRowLocked(d, tblAppointments, w.target, map[string]string{"status": w.fields["value"]}, now); err != nil {
-		return "", "", err
+	cur, ok := d.appointment(w.target)
+	if !ok {
+		return "Appointment " + w.target + " no longer exists.", "", errWritebackRefused
 	}
-	return "Appointment status updated successfully", "", nil
+	status := w.fields["value"]
+	if occupies(status) && !occupies(cur["status"]) { // a cancelled appointment back in its slot
+		if res, err := wbSlotFree(d, cur["operatory"], cur["date"], cur["time"], cur["length"], w.target); err != nil {
+			return res, "", err
+		}
+	}
+	return wbUpdate(s, d, tblAppointments, w.target, map[string]string{"status": status}, now, "Appointment status updated successfully")
 }
 
 // --- PUT /v4/appointments/{appointment_sr_no} ---
@@ -409,10 +429,7 @@ func applyAppointmentUpdate(s *Server, d *practiceData, w *writeback, now time.T
 			return res, "", err
 		}
 	}
-	if _, err := s.updateRowLocked(d, tblAppointments, w.target, row, now); err != nil {
-		return "", "", err
-	}
-	return "Appointment updated successfully", "", nil
+	return wbUpdate(s, d, tblAppointments, w.target, row, now, "Appointment updated successfully")
 }
 
 // --- POST /v4/patient ---
@@ -428,11 +445,7 @@ func checkNewPatient(d *practiceData, r *wbRequest) *wbError {
 }
 
 func applyNewPatient(s *Server, d *practiceData, w *writeback, now time.Time) (string, string, error) {
-	id, err := s.insertRowLocked(d, tblPatients, wbPick(w.fields, newPatientColumns...), now)
-	if err != nil {
-		return "", "", err
-	}
-	return "New Patient inserted successfully", id, nil
+	return wbInsert(s, d, tblPatients, wbPick(w.fields, newPatientColumns...), now, "New Patient inserted successfully")
 }
 
 // --- PATCH /v4/patient/{patient_id} ---
@@ -455,10 +468,7 @@ func checkPatientUpdate(d *practiceData, r *wbRequest) *wbError {
 }
 
 func applyPatientUpdate(s *Server, d *practiceData, w *writeback, now time.Time) (string, string, error) {
-	if _, err := s.updateRowLocked(d, tblPatients, w.target, wbPick(w.fields, patientUpdateColumns...), now); err != nil {
-		return "", "", err
-	}
-	return "Patient updated successfully", "", nil
+	return wbUpdate(s, d, tblPatients, w.target, wbPick(w.fields, patientUpdateColumns...), now, "Patient updated successfully")
 }
 
 // --- PATCH /v4/claims/{claim_sr_no} ---
@@ -474,10 +484,7 @@ func checkClaimUpdate(d *practiceData, r *wbRequest) *wbError {
 
 func applyClaimUpdate(s *Server, d *practiceData, w *writeback, now time.Time) (string, string, error) {
 	row := wbPick(w.fields, "status:claim_status", "note", "date_sent:claim_sent_date", "date_resent:resent_date")
-	if _, err := s.updateRowLocked(d, tblClaims, w.target, row, now); err != nil {
-		return "", "", err
-	}
-	return "Claim updated successfully", "", nil
+	return wbUpdate(s, d, tblClaims, w.target, row, now, "Claim updated successfully")
 }
 
 // --- POST /v4/claim_payment ---
@@ -551,11 +558,7 @@ func applyMedicalNote(s *Server, d *practiceData, w *writeback, now time.Time) (
 		row["date"] = wbToday(now)
 	}
 	row["time_stamp"] = now.UTC().Format(sikkaTime)
-	id, err := s.insertRowLocked(d, tblNotes, row, now)
-	if err != nil {
-		return "", "", err
-	}
-	return "Medical note inserted successfully", id, nil
+	return wbInsert(s, d, tblNotes, row, now, "Medical note inserted successfully")
 }
 
 // --- POST /v4/transaction ---
@@ -587,9 +590,5 @@ func applyTransaction(s *Server, d *practiceData, w *writeback, now time.Time) (
 	if f["payment_type"] == "" && f["procedure_code"] != "" {
 		row["transaction_type"] = "Procedure"
 	}
-	id, err := s.insertRowLocked(d, tblTransactions, row, now)
-	if err != nil {
-		return "", "", err
-	}
-	return "Transaction inserted successfully", id, nil
+	return wbInsert(s, d, tblTransactions, row, now, "Transaction inserted successfully")
 }

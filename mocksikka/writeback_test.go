@@ -374,6 +374,25 @@ func TestWritebackDoubleBookingFails(t *testing.T) {
 	assert.Equal(t, "Success", e.status(third)["status"])
 	l := e.send("GET", "/v4/appointments?operatory=OP-1&startdate="+futureDay+"&enddate="+futureDay, nil).list(t)
 	assert.Len(t, l.Items, 2, "the failed booking changed nothing")
+
+	// A cancelled appointment frees its slot; taking it back fails once another holds it.
+	firstSr := e.status(first)["created_id"]
+	status := func(v string) string {
+		return e.accepted("PATCH", "/v4/appointments/"+firstSr, map[string]string{"op": "replace", "path": "/appointment_status", "value": v}, "API0007")
+	}
+	cancel := status("Cancelled")
+	e.mock.Advance(30 * time.Second)
+	require.Equal(t, "Success", e.status(cancel)["status"])
+	b["time"] = "09:00"
+	taker := e.accepted("POST", "/v4/appointment", b, "API2016")
+	e.mock.Advance(30 * time.Second)
+	require.Equal(t, "Success", e.status(taker)["status"], "the slot is free")
+	back := status("Scheduled")
+	e.mock.Advance(30 * time.Second)
+	st = e.status(back)
+	assert.Equal(t, "Failed", st["status"])
+	assert.Contains(t, st["result"], e.status(taker)["created_id"])
+	assert.Equal(t, "Cancelled", e.one("appointments?appointment_sr_no="+firstSr)["status"])
 }
 
 // Fail rules: the next N writebacks of an endpoint fail with the scripted result.

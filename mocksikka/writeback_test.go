@@ -392,7 +392,7 @@ func TestWritebackDoubleBookingFails(t *testing.T) {
 	st = e.status(back)
 	assert.Equal(t, "Failed", st["status"])
 	assert.Contains(t, st["result"], e.status(taker)["created_id"])
-	assert.Equal(t, "Cancelled", e.one("appointments?appointment_sr_no="+firstSr)["status"])
+	assert.Equal(t, "Cancelled", e.one("appointments?appointment_sr_no=" + firstSr)["status"])
 }
 
 // Fail rules: the next N writebacks of an endpoint fail with the scripted result.

@@ -149,8 +149,9 @@
 //     SPU is back if its delay has passed. Pending writebacks are processed in the order they
 //     were requested, by the clock's scheduler (on Advance, SetTime, before each request, and
 //     by a timer when the clock is real). The SPU then fails it when a fail rule matches
-//     (POST /_mock/writebacks/fail-rules, FailWritebacks), when a booking or a move (POST, PUT
-//     appointments) would double-book its operatory at processing time ("Appointment not
+//     (POST /_mock/writebacks/fail-rules, FailWritebacks), when a booking, a move (POST, PUT
+//     appointments) or a cancelled appointment's new status (PATCH) would double-book its
+//     operatory at processing time ("Appointment not
 //     booked: operatory OP-1 is already booked at 09:30 on 2026-05-21 (appointment_sr_no
 //     …)."), or when its record no longer exists; otherwise it applies the change: the new
 //     appointment, patient, medical note or transaction (a claim payment updates the claim,

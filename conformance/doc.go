@@ -1,5 +1,5 @@
 // Package conformance is a test suite, and nothing else: it states the facts of Sikka's own
-// documentation (docs/SIKKA_API.md, sections 2, 3, 4, 7, 8 and 9) as Go tests that talk plain
+// documentation (docs/SIKKA_API.md, sections 2, 3, 4, 6, 7, 8 and 9) as Go tests that talk plain
 // net/http to a base URL, so that they judge the wire itself and neither the mock nor the
 // sikka client can grade its own homework.
 //
@@ -19,8 +19,10 @@
 // and run go test -count=1 -v ./conformance/. With the URL set and any other variable missing,
 // every test fails and names the missing ones. Against such a server:
 //
-//   - destructive checks (DELETE request_key, DELETE refresh_key) skip unless
-//     SIKKA_CONFORMANCE_DESTRUCTIVE=1: deleting a refresh key ends the session it belongs to;
+//   - destructive checks (DELETE request_key, DELETE refresh_key, the writeback that books an
+//     appointment a year ahead and deletes a second one) skip unless
+//     SIKKA_CONFORMANCE_DESTRUCTIVE=1: deleting a refresh key ends the session it belongs to,
+//     and a writeback changes the practice's data;
 //   - facts that need the mock's clock or settings (a key expiring after 24 h, the 429 over a
 //     configured rate limit, the daily caps) and the mock's documented choices where Sikka is
 //     silent (404 API2009 for an unknown path, 405 API2014) run only in-process and skip with

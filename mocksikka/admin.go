@@ -146,13 +146,15 @@ type settingsJSON struct {
 	RateLimit             *int      `json:"rate_limit,omitempty"`
 	DailyRequestLimit     *int      `json:"daily_request_limit,omitempty"`
 	DailyDataLimit        *int64    `json:"daily_data_limit,omitempty"`
+	WritebackDelay        *Duration `json:"writeback_delay,omitempty"`
 }
 
 func (s *Server) adminSettings(c *call) {
 	s.mu.Lock()
 	inv, kt, ct, auto, l := s.refreshInvalidatesOld, Duration(s.keyTTL), Duration(s.codeTTL), s.autoApprove, s.limits
+	wd := Duration(s.wb.delay)
 	s.mu.Unlock()
-	c.json(http.StatusOK, settingsJSON{&inv, &kt, &ct, &auto, &l.PerApp, &l.DailyRequests, &l.DailyBytes})
+	c.json(http.StatusOK, settingsJSON{&inv, &kt, &ct, &auto, &l.PerApp, &l.DailyRequests, &l.DailyBytes, &wd})
 }
 
 func (s *Server) adminPutSettings(c *call) {
@@ -162,6 +164,10 @@ func (s *Server) adminPutSettings(c *call) {
 	}
 	if in.KeyTTL != nil && *in.KeyTTL <= 0 || in.CodeTTL != nil && *in.CodeTTL <= 0 {
 		c.adminFail(fmt.Errorf("key_ttl and code_ttl must be positive: %w", ErrInvalid))
+		return
+	}
+	if in.WritebackDelay != nil && *in.WritebackDelay < 0 {
+		c.adminFail(fmt.Errorf("writeback_delay must not be negative: %w", ErrInvalid))
 		return
 	}
 	l := s.Limits()
@@ -190,6 +196,9 @@ func (s *Server) adminPutSettings(c *call) {
 	}
 	if in.AutoApprove != nil {
 		s.SetAutoApprove(*in.AutoApprove)
+	}
+	if in.WritebackDelay != nil {
+		s.SetWritebackDelay(time.Duration(*in.WritebackDelay))
 	}
 	s.adminSettings(c)
 }

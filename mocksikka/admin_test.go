@@ -157,7 +157,7 @@ func TestRealTimeClock(t *testing.T) {
 func TestAdminSettings(t *testing.T) {
 	e := newEnv(t)
 	want := map[string]any{"refresh_invalidates_old": true, "key_ttl": "24h0m0s", "code_ttl": "10m0s", "auto_approve": "",
-		"rate_limit": 0.0, "daily_request_limit": 0.0, "daily_data_limit": 0.0}
+		"rate_limit": 0.0, "daily_request_limit": 0.0, "daily_data_limit": 0.0, "writeback_delay": "30s"}
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(e.do("GET", "/_mock/settings", nil).body, &got))
 	assert.Equal(t, want, got)
@@ -176,6 +176,9 @@ func TestAdminSettings(t *testing.T) {
 	e.do("PUT", "/_mock/settings", `{"key_ttl":3600}`).envelope(t, 400)
 	e.do("PUT", "/_mock/settings", `{"unknown":true}`).envelope(t, 400)
 	e.do("PUT", "/_mock/settings", `{"rate_limit":-1}`).envelope(t, 400)
+	e.do("PUT", "/_mock/settings", `{"writeback_delay":"-1s"}`).envelope(t, 400)
+	require.Equal(t, 200, e.do("PUT", "/_mock/settings", `{"writeback_delay":"5s"}`).status)
+	assert.Equal(t, 5*time.Second, e.mock.WritebackDelay())
 
 	r = e.do("PUT", "/_mock/settings", `{"rate_limit":7,"daily_request_limit":100,"daily_data_limit":5000}`)
 	require.Equal(t, 200, r.status, "body: %s", r.body)

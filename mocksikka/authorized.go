@@ -53,10 +53,18 @@ func WithEmptyListOK(on bool) Option {
 }
 
 // routeKey returns the key of path in Server.routes: authorizedPracticePath for
-// /v4/authorized_practices/{office_id} (one non-empty segment), path itself otherwise.
+// /v4/authorized_practices/{office_id} (one non-empty segment), paymentPath for anything under
+// /v4/payment/, the writeback route of /v4/appointments/{id}, /v4/patient/{id} and
+// /v4/claims/{id} (writebackRouteKey), path itself otherwise.
 func routeKey(path string) string {
 	if rest, ok := strings.CutPrefix(path, "/v4/authorized_practices/"); ok && rest != "" && !strings.Contains(rest, "/") {
 		return authorizedPracticePath
+	}
+	if strings.HasPrefix(path, "/v4/payment/") {
+		return paymentPath
+	}
+	if k := writebackRouteKey(path); k != "" {
+		return k
 	}
 	return path
 }

@@ -48,6 +48,9 @@ type Config struct {
 	WebhookRetryIntervals []Duration `json:"webhook_retry_intervals,omitempty"`
 	// WebhookTimeout bounds each delivery attempt ("10s"); see WithWebhookTimeout.
 	WebhookTimeout Duration `json:"webhook_timeout,omitempty"`
+	// WritebackDelay is how long writebacks stay pending ("30s"); absent keeps
+	// DefaultWritebackDelay, "0s" processes them at once. See WithWritebackDelay.
+	WritebackDelay *Duration `json:"writeback_delay,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -77,6 +80,9 @@ func LoadConfig(path string) (Config, error) {
 func (c Config) Validate() error {
 	if c.KeyTTL < 0 || c.CodeTTL < 0 {
 		return fmt.Errorf("key_ttl and code_ttl must not be negative: %w", ErrInvalid)
+	}
+	if c.WritebackDelay != nil && *c.WritebackDelay < 0 {
+		return fmt.Errorf("writeback_delay must not be negative: %w", ErrInvalid)
 	}
 	cfg := defaultConfig()
 	for _, o := range c.Options() {
@@ -122,5 +128,8 @@ func (c Config) Options() []Option {
 		opts = append(opts, WithEmptyListOK(true))
 	}
 	opts = append(opts, c.webhookOptions()...)
+	if c.WritebackDelay != nil {
+		opts = append(opts, WithWritebackDelay(time.Duration(*c.WritebackDelay)))
+	}
 	return opts
 }

@@ -105,6 +105,89 @@
 // GMT): the key's end time, which is start + 24h with the default TTL, and stays end_time
 // once the key has expired.
 //
+// # Writebacks
+//
+// Writebacks (Request-Key; JSON body with Content-Type: application/json, else 415 API1006)
+// change the practice data asynchronously, as the SPU on the practice's server does them:
+//
+//   - POST /v4/appointment, PATCH and PUT /v4/appointments/{appointment_sr_no}, POST
+//     /v4/patient, PATCH /v4/patient/{patient_id}, PATCH /v4/claims/{claim_sr_no}, POST
+//     /v4/claim_payment, POST /v4/medical_notes, POST /v4/transaction. The other documented
+//     writebacks (veterinary_patient, document, lab_result, perio_chart) and GET
+//     writeback_details answer 501 MOCK5001.
+//   - The body's fields are those of Sikka's examples (docs/sikka_fields.json,
+//     "writeback_bodies"); values are strings (numbers and booleans are taken as their text);
+//     practice_id defaults to "1" and must be a practice of the key's office (else 401
+//     API2007); check_spu is true or false. The mock requires: appointment patient_id, date
+//     (yyyy-mm-dd), time (HH:mm), length (minutes), operatory, provider_id; PATCH appointments
+//     op "replace", path "/appointment_status", value (an "Appointment Status" of
+//     practice_variables, any case); PUT appointments and PATCH patient/claims at least one
+//     field to change; patient firstname, lastname; claim_payment claim_sr_no, payment_amount;
+//     medical_notes patient_id, text; transaction patient_id, amount.
+//   - Refusals, at once: an unknown body field or a malformed value (a date, time, length,
+//     amount, status, op, path, check_spu) 400 API1026; a missing or empty required field 400
+//     API1020; a patient, provider, operatory, guarantor, claim, transaction or payment type
+//     the body names that does not exist 400 API1026; the appointment, patient or claim of the
+//     path that does not exist 404 API2009; check_spu=true while the office's SPU is offline
+//     412 exactly as Sikka documents it: {"http_code":"412","http_code_desc":"Preconditon
+//     Failed","error_code":"API2017","short_message":"The server does not meet one of the
+//     preconditions that the requester put on the request.","log_message":"Sikka platform
+//     utility is offline","more_information":"--"}.
+//   - Accepted: a POST answers 201 {"http_code":"201","http_code_desc":"Created",
+//     "error_code":"API2016","short_message":"New resource created successfully",
+//     "long_message":"Id:N","more_information":"<base>/v4/writeback_status?id=N"}; an update
+//     answers 200 in the same shape with API0007 "Appointment status logged successfully"
+//     (PATCH and PUT appointments, as Sikka's example), API0011 "Patient details logged
+//     successfully" (PATCH patient) or API0009 "Claim details logged successfully" (PATCH
+//     claims); the texts of API0011 and API0009 are the mock's, Sikka gives only the codes.
+//     Updates are asynchronous too: pending until the SPU processes them, like a POST. Ids
+//     count from 275001 (Reset starts again).
+//   - Processing: a writeback is pending until its office's SPU is online and the writeback
+//     delay (WithWritebackDelay, -writeback-delay, writeback_delay in the config file and
+//     /_mock/settings; default DefaultWritebackDelay, 30 s of the mock clock; 0 at once) has
+//     passed since the request; a writeback whose SPU was offline is processed as soon as the
+//     SPU is back if its delay has passed. Pending writebacks are processed in the order they
+//     were requested, by the clock's scheduler (on Advance, SetTime, before each request, and
+//     by a timer when the clock is real). The SPU then fails it when a fail rule matches
+//     (POST /_mock/writebacks/fail-rules, FailWritebacks), when a booking, a move (POST, PUT
+//     appointments) or a cancelled appointment's new status (PATCH) would double-book its
+//     operatory at processing time ("Appointment not
+//     booked: operatory OP-1 is already booked at 09:30 on 2026-05-21 (appointment_sr_no
+//     …)."), or when its record no longer exists; otherwise it applies the change: the new
+//     appointment, patient, medical note or transaction (a claim payment updates the claim,
+//     status "C", and adds an "Insurance Payment" transaction), visible in the data endpoints
+//     and practice_events, and announced to webhooks. Results read "Appointment booked
+//     successfully", "Appointment status updated successfully", "Appointment updated
+//     successfully", "New Patient inserted successfully" (Sikka's example), "Patient updated
+//     successfully", "Claim updated successfully", "Claim payment inserted successfully",
+//     "Medical note inserted successfully", "Transaction inserted successfully".
+//   - GET /v4/writeback_status?id=N (Request-Key; id required, 400 API1020, a positive number,
+//     400 API1026): the array-wrapped list envelope [{"offset",…,"items":[…]}] with one item
+//     of the key's office (204 for an unknown id or another office's): id, office_id, method,
+//     api ("appointment", "appointments", "patient", "claims", "claim_payment",
+//     "medical_notes", "transaction"), payload_body (the body as sent; card_number masked to
+//     its last 4 digits, cvv "***"), appointment_sr_no, request_time, is_completed, has_error
+//     ("True"/"False"), completed_time ("" while pending), result ("" while pending),
+//     practice_id, status ("Pending", "Success", "Failed"), patient_id, created_id (the new
+//     record's id). Times read "2020-12-04 13:51:34" (UTC).
+//   - GET /v4/writebacks (App-Id and App-Key; 400 API1001/API1002 when missing, 401 API2003
+//     when wrong) with startdate and enddate (yyyy-mm-dd, required: 400 API1020; enddate from
+//     startdate to 7 days after it, else 400 API1026) and optional id: the list envelope of
+//     the app's writebacks requested on those days (204 when none), in id order; items href
+//     (<base>/v4/writebacks?id=N), description (what it does: "Book a new appointment",
+//     "Insert a new patient", …), id, result ("pending" while pending),
+//     office_id, method, completed_time, api_name, api_request_body, command_time,
+//     duration_in_second ("" while pending).
+//   - DELETE /v4/writebacks?id=N (App-Id and App-Key): a pending writeback of the app is
+//     dropped, never to be applied, 200 {"http_code":"200","http_code_desc":"OK",
+//     "error_code":"API4006","short_message":"","long_message":"Writeback request deleted
+//     successfully.","more_information":""}; one already processed 400 API1026; an unknown id
+//     or another app's 404 API2009.
+//   - The mock keeps at most MaxWritebacks (10000) writebacks and MaxWritebackBytes (64 MiB)
+//     of their bodies: one more forgets the oldest processed ones; when only pending ones are
+//     left a writeback is refused with 503 API2002. Reset forgets them all and the fail rules,
+//     and puts the delay back.
+//
 // # Statuses and codes
 //
 // Errors use Sikka's envelope, every value a string: http_code, http_code_desc,
@@ -115,6 +198,9 @@
 // documented ones, each used only for its documented meaning:
 //
 //	API0002 200 DELETE request_key / refresh_key: session terminated
+//	API0007 200 PATCH/PUT appointments accepted: "Appointment status logged successfully"
+//	API0009 200 PATCH claims accepted
+//	API0011 200 PATCH patient accepted
 //	API1001 400 app_id (App-Id) missing
 //	API1002 400 app_key (App-Key) missing
 //	API1004 400 request key missing, unknown or revoked ("Requestkey is missing." /
@@ -122,22 +208,32 @@
 //	API1005 400 secret_key missing
 //	API1006 415 the body is not application/json
 //	API1020 400 another required parameter missing (grant_type, office_id, refresh_key,
-//	            code, Refresh-Key)
+//	            code, Refresh-Key; a writeback's required field, writeback_status's id,
+//	            writebacks' startdate/enddate/id)
 //	API1025 400 request key expired
 //	API1026 400 invalid parameter: a body that is not a JSON object of strings, an unknown
 //	            grant_type, an unknown, expired, used or other-app authorization code, a bad
-//	            limit or offset; admin: an invalid value
+//	            limit or offset; a writeback's unknown field, malformed value or unknown
+//	            record named in its body, a writebacks date range over 7 days, DELETE of a
+//	            writeback no longer pending; admin: an invalid value
+//	API2002 503 a writeback while MaxWritebacks writebacks are pending
 //	API2003 401 app_id/app_key, office_id/secret_key or refresh key incorrect (unknown,
 //	            deleted, or another app's): "Authentication/Authorization Failed" /
 //	            "ID or key is incorrect."
 //	API2005 204 a list with no item (no body; the journal records the code)
-//	API2007 401 authorized_practices/{office_id}: an office the caller may not see
+//	API2007 401 authorized_practices/{office_id}: an office the caller may not see; a
+//	            writeback's practice_id that is not a practice of the key's office
 //	API2009 404 no endpoint at this path (Sikka's real answer to an unknown path is not
-//	            documented); admin: unknown app, office or webhook
+//	            documented); a writeback's appointment, patient or claim (path) or an
+//	            unknown writeback id (DELETE writebacks); admin: unknown app, office or
+//	            webhook
 //	API2011 429 the practice's daily data cap is used up (when configured)
 //	API2012 429 the practice's daily request cap is used up (when configured)
 //	API2013 409 admin: already exists
 //	API2014 405 the path exists, the method does not (with an Allow header)
+//	API2016 201 a writeback accepted ("Id:N", more_information the writeback_status URL)
+//	API2017 412 a writeback with check_spu=true while the office's SPU is offline
+//	API4006 200 DELETE writebacks: a pending writeback deleted
 //
 // Codes named MOCK… are the mock's own, for answers Sikka does not document:
 //
@@ -149,7 +245,9 @@
 //
 // Checks run in this order: route (404, 405), body size, rate limit, injected fault, then the
 // request key where the route takes one, then the handler: body, grant_type, required fields,
-// app credentials, then the grant's own credential.
+// app credentials, then the grant's own credential. A writeback's handler checks the content
+// type, the body, unknown fields, required fields, the practice, the values and the records
+// they name, and last check_spu against the SPU.
 //
 // # Rate limits and compression
 //
@@ -267,7 +365,8 @@
 //	GET    /_mock/clock          {"now":"RFC 3339"}
 //	POST   /_mock/clock          {"advance":"25h"} or {"set":"2026-02-10T04:00:00Z"} → {"now":…}
 //	GET    /_mock/settings       {"refresh_invalidates_old","key_ttl","code_ttl","auto_approve",
-//	                              "rate_limit","daily_request_limit","daily_data_limit"}
+//	                              "rate_limit","daily_request_limit","daily_data_limit",
+//	                              "writeback_delay"}
 //	PUT    /_mock/settings       any of those fields; absent ones unchanged
 //	POST   /_mock/codes          {"app_id","office_id"} → 201 {"code":"…"}
 //	GET    /_mock/spu            [{"office_id","online"}…] (SetSPUOnline, SPUs)
@@ -284,6 +383,10 @@
 //	                              attempts [{time,status,error}], payload
 //	GET    /_mock/webhooks/settings   {"data_refresh_interval","retry_intervals","timeout"}
 //	PUT    /_mock/webhooks/settings   any of those fields; absent ones unchanged
+//	GET    /_mock/writebacks/fail-rules   [WritebackFailRule…], count = writebacks left to fail
+//	POST   /_mock/writebacks/fail-rules   {"endpoint":"POST /v4/appointment","count":2,"result":"…"}
+//	                                      ("*" any writeback; office_id optional) → 201 the rules
+//	DELETE /_mock/writebacks/fail-rules
 //
 // The admin API changes what the mock answers, so web pages are kept out of it:
 //

@@ -263,7 +263,11 @@ func (e listEnvelope) appendJSON(b []byte) []byte {
 	b = appendJSONField(b, false, "next", e.Pagination.Next)
 	b = appendJSONField(b, false, "last", e.Pagination.Last)
 	b = append(b, `},"items":`...)
-	if e.Items == nil {
+	if e.rawItems != nil {
+		b = append(b, '[')
+		b = append(b, e.rawItems...)
+		b = append(b, ']')
+	} else if e.Items == nil {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')

@@ -62,7 +62,7 @@ func TestAppendJSONMatchesEncoder(t *testing.T) {
 					s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s(), s()})
 			}
 		}
-		e := listEnvelope{s(), s(), s(), s(), pagination{s(), s(), s(), s(), s()}, items}
+		e := listEnvelope{s(), s(), s(), s(), pagination{s(), s(), s(), s(), s()}, items, nil}
 		if got, want := append(e.appendJSON(nil), '\n'), encoderJSON(e); !bytes.Equal(got, want) {
 			t.Fatalf("listEnvelope %d:\n got %s\nwant %s", i, got, want)
 		}
@@ -81,7 +81,7 @@ func BenchmarkAnswerJSON(b *testing.B) {
 		PracticeManagementSystemRefreshDateTimeZone: p.TimeZone, PartnerID: p.PartnerID,
 		DifferenceInMinutes: p.DifferenceInMinutes}
 	link := "http://127.0.0.1:8089/v4/authorized_practices?offset=0&limit=50"
-	e := listEnvelope{"0", "50", "1", "0", pagination{link, "", link, "", link}, []listItem{it}}
+	e := listEnvelope{"0", "50", "1", "0", pagination{link, "", link, "", link}, []listItem{it}, nil}
 	b.Run("impl=encoding_json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

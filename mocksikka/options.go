@@ -53,6 +53,10 @@ type config struct {
 	limits                Limits
 	listing               listing       // the practice lists' settings (authorized.go)
 	webhooks              webhookConfig // webhook targets and settings (webhook.go)
+
+	data dataConfig // the practice data's seed, sizes and fixtures (datagen.go)
+
+	writebackDelay time.Duration // how long writebacks stay pending (writeback.go)
 }
 
 // Limits are the mock's rate limits; a zero field is off.
@@ -86,6 +90,7 @@ func defaultConfig() config {
 		codeTTL:               DefaultCodeTTL,
 		refreshInvalidatesOld: true,
 		logger:                slog.New(slog.DiscardHandler),
+		writebackDelay:        DefaultWritebackDelay,
 	}
 }
 
@@ -164,6 +169,9 @@ func (c *config) validate() error {
 	if c.keyTTL <= 0 || c.codeTTL <= 0 {
 		return fmt.Errorf("key and code TTL must be positive: %w", ErrInvalid)
 	}
+	if c.writebackDelay < 0 {
+		return fmt.Errorf("the writeback delay must not be negative: %w", ErrInvalid)
+	}
 	for _, h := range c.adminHosts {
 		if err := checkAdminHost(h); err != nil {
 			return err
@@ -190,7 +198,10 @@ func (c *config) validate() error {
 		ps = append(ps, n)
 	}
 	c.practices = ps
-	return c.webhooks.check(c.apps)
+	if err := c.webhooks.check(c.apps); err != nil {
+		return err
+	}
+	return c.data.check(ps)
 }
 
 // checkPractice normalises p and checks it against the practices already configured: an

@@ -24,6 +24,8 @@ type listEnvelope struct {
 	ExecutionTime string     `json:"execution_time"`
 	Pagination    pagination `json:"pagination"`
 	Items         []listItem `json:"items"`
+
+	rawItems []byte // when not nil: the items already encoded, comma-separated, used instead of Items
 }
 
 // authKey authenticates c by key (its Request-Key header or request_key query), counting the
@@ -157,11 +159,21 @@ func (c *call) list(p pageRequest, items []listItem, emptyOK bool) {
 		c.noContent()
 		return
 	}
+	lo, hi, env := c.pageEnvelope(p, total)
+	env.Items = append([]listItem{}, items[lo:hi]...)
+	env.ExecutionTime = strconv.FormatInt(time.Since(began).Milliseconds(), 10)
+	c.json(http.StatusOK, env)
+}
+
+// pageEnvelope returns the rows [lo, hi) of a list of total items that page p shows (empty
+// past the last page) and the envelope around them without items or execution_time: offset,
+// limit, total_count and the pagination links as list describes them.
+func (c *call) pageEnvelope(p pageRequest, total int) (lo, hi int, env listEnvelope) {
 	pages := max((total+p.limit-1)/p.limit, 1)
-	page := []listItem{}
+	lo, hi = total, total
 	if p.offset < pages {
-		lo := p.offset * p.limit
-		page = append(page, items[min(lo, total):min(lo+p.limit, total)]...)
+		lo = min(p.offset*p.limit, total)
+		hi = min(lo+p.limit, total)
 	}
 	base := c.baseURL() + c.r.URL.Path + "?offset="
 	limit := "&limit=" + strconv.Itoa(p.limit)
@@ -173,12 +185,10 @@ func (c *call) list(p pageRequest, items []listItem, emptyOK bool) {
 	if p.offset < pages-1 {
 		pg.Next = link(p.offset + 1)
 	}
-	c.json(http.StatusOK, listEnvelope{
-		Offset:        strconv.Itoa(p.offset),
-		Limit:         strconv.Itoa(p.limit),
-		TotalCount:    strconv.Itoa(total),
-		ExecutionTime: strconv.FormatInt(time.Since(began).Milliseconds(), 10),
-		Pagination:    pg,
-		Items:         page,
-	})
+	return lo, hi, listEnvelope{
+		Offset:     strconv.Itoa(p.offset),
+		Limit:      strconv.Itoa(p.limit),
+		TotalCount: strconv.Itoa(total),
+		Pagination: pg,
+	}
 }

@@ -39,6 +39,9 @@ type Server struct {
 	spuOffline            map[string]bool        // by office id; absent = online (spu.go)
 	changeListeners       []changeListener       // fixed after New (change.go)
 	hooks                 webhookState           // webhook targets and deliveries (webhook.go)
+	wb                    writebacks             // the SPU's writebacks (writeback.go)
+
+	data map[practiceKey]*practiceData // generated on first use; nil after Reset (data.go)
 }
 
 // practiceRec is a configured practice and when it was added (for data_insert_date).
@@ -71,6 +74,7 @@ func New(opts ...Option) *Server {
 	}
 	s.routes = s.buildRoutes()
 	s.initWebhooks()
+	s.onClock(s.processWritebacksLocked)
 	s.Reset()
 	return s
 }
@@ -100,6 +104,8 @@ func (s *Server) buildRoutes() map[string]map[string]route {
 		"/_mock/spu":               {"GET": adm(s.adminSPUs), "POST": adm(s.adminSetSPU)},
 	}
 	maps.Copy(routes, s.webhookRoutes())
+	s.addDataRoutes(routes)      // dataroutes.go
+	s.addWritebackRoutes(routes) // writeback_http.go
 	return routes
 }
 
@@ -252,6 +258,8 @@ func (s *Server) Reset() {
 	s.dailyUse = map[string]*dailyUse{}
 	s.spuOffline = map[string]bool{}
 	s.resetWebhooksLocked()
+	s.wb = newWritebacks(c.writebackDelay)
+	s.data = nil // regenerated on first use, from the clock's new date
 	s.runClockLocked()
 }
 

@@ -49,6 +49,7 @@ var envNames = map[string]string{
 	"data-refresh-interval":   "MOCKSIKKA_DATA_REFRESH_INTERVAL",
 	"webhook-retry":           "MOCKSIKKA_WEBHOOK_RETRY",
 	"webhook-timeout":         "MOCKSIKKA_WEBHOOK_TIMEOUT",
+	"writeback-delay":         "MOCKSIKKA_WRITEBACK_DELAY",
 }
 
 // hostList is a repeatable flag of comma-separated hosts.
@@ -72,13 +73,15 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "`host:port` to listen on; port 0 picks a free port")
 	config := fs.String("config", "", "JSON configuration `file` (apps, practices, key_ttl, code_ttl, auto_approve, refresh_invalidates_old, admin_hosts,\n"+
-		"rate_limit, daily_request_limit, daily_data_limit, webhooks, data_refresh_interval, webhook_retry_intervals, webhook_timeout)")
+		"rate_limit, daily_request_limit, daily_data_limit, webhooks, data_refresh_interval, webhook_retry_intervals, webhook_timeout,\n"+
+		"writeback_delay)")
 	auto := fs.String("auto-approve", "", "`office_id` that the consent page approves at once, without showing the page")
 	keyTTL := fs.Duration("key-ttl", mocksikka.DefaultKeyTTL, "lifetime of request and refresh keys")
 	codeTTL := fs.Duration("code-ttl", mocksikka.DefaultCodeTTL, "lifetime of authorization codes")
 	invalidate := fs.Bool("refresh-invalidates-old", true, "a refresh revokes the request key issued last with that refresh key (Sikka's behaviour is\n"+
 		"undocumented); the refresh key itself always stays usable until deleted")
 	rateLimit := fs.Int("rate-limit", 0, "calls each app may make per 60 s window (X-Rate-Limit-*); one more answers 429. 0: no limit")
+	wbDelay := fs.Duration("writeback-delay", mocksikka.DefaultWritebackDelay, "how long (mock clock) a writeback stays pending before the mock's SPU processes it; 0s: at once")
 	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
 	var adminHosts hostList
 	var hooks webhookFlags
@@ -145,6 +148,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	if *keyTTL <= 0 || *codeTTL <= 0 {
 		return settings{}, fmt.Errorf("%w: -key-ttl and -code-ttl must be positive", errUsage)
 	}
+	if *wbDelay < 0 {
+		return settings{}, fmt.Errorf("%w: -writeback-delay must not be negative (0s processes writebacks at once)", errUsage)
+	}
 	if *rateLimit < 0 {
 		return settings{}, fmt.Errorf("%w: -rate-limit must be 0 (no limit) or a positive number of calls per 60 s", errUsage)
 	}
@@ -171,6 +177,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	}
 	if given["rate-limit"] {
 		s.opts = append(s.opts, mocksikka.WithRateLimit(*rateLimit))
+	}
+	if given["writeback-delay"] {
+		s.opts = append(s.opts, mocksikka.WithWritebackDelay(*wbDelay))
 	}
 	if given["admin-host"] {
 		if err := (mocksikka.Config{AdminHosts: adminHosts}).Validate(); err != nil {

@@ -252,6 +252,25 @@ func TestRunRateLimit(t *testing.T) {
 	assert.Equal(t, 429, fromFile.get(t, "/v4/practices", "Request-Key", k).StatusCode, "daily_request_limit 1")
 }
 
+// -writeback-delay (or MOCKSIKKA_WRITEBACK_DELAY, or writeback_delay in a config file) sets how
+// long writebacks stay pending; /_mock/settings shows it.
+func TestRunWritebackDelay(t *testing.T) {
+	delay := func(st *started) string {
+		resp := st.get(t, "/_mock/settings")
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		s, _ := m["writeback_delay"].(string)
+		return s
+	}
+	assert.Equal(t, "30s", delay(start(t, []string{"-addr", "127.0.0.1:0"}, nil)), "default")
+	assert.Equal(t, "2s", delay(start(t, []string{"-addr", "127.0.0.1:0", "-writeback-delay", "2s"}, nil)))
+	assert.Equal(t, "0s", delay(start(t, []string{"-addr", "127.0.0.1:0"}, map[string]string{"MOCKSIKKA_WRITEBACK_DELAY": "0s"})))
+	file := filepath.Join(t.TempDir(), "mock.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"writeback_delay":"1m"}`), 0o600))
+	assert.Equal(t, "1m0s", delay(start(t, []string{"-addr", "127.0.0.1:0", "-config", file}, nil)))
+}
+
 // The admin API answers the hosts of -admin-host (repeatable, comma separated, or from
 // MOCKSIKKA_ADMIN_HOST) besides loopback ones, refuses others, and wants JSON for changes.
 func TestRunAdminHost(t *testing.T) {
@@ -325,6 +344,8 @@ func TestRunErrors(t *testing.T) {
 		"bad log format":   {[]string{"-log-format", "xml"}, nil, true},
 		"negative rate":    {[]string{"-rate-limit", "-1"}, nil, true},
 		"bad env rate":     {nil, map[string]string{"MOCKSIKKA_RATE_LIMIT": "lots"}, true},
+		"negative delay":   {[]string{"-writeback-delay", "-1s"}, nil, true},
+		"bad env delay":    {nil, map[string]string{"MOCKSIKKA_WRITEBACK_DELAY": "soon"}, true},
 		"bad admin host":   {[]string{"-admin-host", "http://mocksikka:8089"}, nil, true},
 		"bad env host":     {nil, map[string]string{"MOCKSIKKA_ADMIN_HOST": "mocksikka/_mock"}, true},
 		"missing config":   {[]string{"-config", filepath.Join(t.TempDir(), "none.json")}, nil, false},

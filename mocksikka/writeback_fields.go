@@ -1,0 +1,22 @@
+// Writeback body fields copied from docs/sikka_fields.json ("writeback_bodies"); TestWritebackFieldsMatchSheet
+// checks that they stay equal.
+
+package mocksikka
+
+// writebackFields are, per writeback endpoint as the sheet names it, the body fields of Sikka's
+// request examples, in their order (docs/sikka_fields.json, "writeback_bodies").
+var writebackFields = map[string][]string{
+	"POST /v4/appointment":                       {"patient_id", "operatory", "date", "time", "length", "description", "provider_id", "practice_id", "guarantor_id", "note", "staff", "type", "is_new_patient", "lastname", "firstname", "birthdate", "email", "phone", "has_insurance", "insurance_name", "subscriber", "subscriber_id", "group_number", "is_primary_or_secondary", "production_type", "user", "status", "check_spu"},
+	"PATCH /v4/appointments/{appointment_sr_no}": {"op", "path", "value", "practice_id", "appointment_sr_no", "check_spu", "status_changed_by", "staff", "cancellation_code_id", "cancellation_note"},
+	"PUT /v4/appointments/{appointment_sr_no}":   {"practice_id", "date", "time", "length", "operatory", "provider_id", "status", "description", "schedule", "staff", "type", "check_spu"},
+	"POST /v4/patient":                           {"guarantor_id", "firstname", "lastname", "birthdate", "provider_id", "practice_id", "is_guarantor_exist", "gender", "email", "workphone", "homephone", "cell", "other_phone", "address_line1", "address_line2", "city", "state", "zipcode", "check_spu", "staff", "status", "type", "primary_relationship", "user", "country"},
+	"POST /v4/veterinary_patient":                {"petname", "guarantor_id", "breed", "species", "pet_sex", "pet_birthdate", "pet_class", "color", "firstname", "middlename", "lastname", "email", "practice_id", "address_line1", "address_line2", "city", "state", "zipcode", "client_class", "check_spu"},
+	"PATCH /v4/patient/{patient_id}":             {"practice_id", "salutation", "firstname", "middlename", "lastname", "preferred_name", "formal", "informal", "birthdate", "ssn", "model", "gender", "status", "type", "provider_id", "staff", "race", "language", "recall_date", "mail_method", "gender_identifier", "school", "check_spu"},
+	"PATCH /v4/claims/{claim_sr_no}":             {"status", "note", "practice_id", "internal_note", "date_sent", "user", "date_resent", "check_spu"},
+	"POST /v4/claim_payment":                     {"claim_sr_no", "transaction_sr_no", "payment_amount", "claim_payment_date", "cheque_no", "bank_no", "note", "practice_id", "payment_mode", "is_payment_by_procedure_code", "deductible", "write_off", "adjustment_type", "credit_adjustment_provider", "is_debit_adjustment_writeback", "debit_adjustment_amount", "debit_adjustment_provider", "debit_adjustment_note", "debit_adjustment_type", "debit_adjustment_transaction_sr_no", "is_debit_adjustment_by_procedure", "debit_adjustment_date", "provider_id", "check_spu", "direct_deposit_number", "bank_name"},
+	"POST /v4/medical_notes":                     {"patient_id", "type", "date", "text", "practice_id", "description", "provider_id", "transaction_sr_no", "appointment_sr_no", "check_spu", "item", "acknowledge_type", "staff", "user"},
+	"POST /v4/document":                          {"patient_id", "document_type", "document_name", "created_datetime", "type", "description", "tooth", "provider_id", "document_base64", "practice_id", "check_spu"},
+	"POST /v4/lab_result":                        {"patient_id", "guarantor_id", "provider_id", "practice_id", "lab_name", "template_name", "test_name", "result", "operator", "unit_of_measure", "reference_low", "reference_high", "comments", "additional_comments", "check_spu"},
+	"POST /v4/transaction":                       {"transaction_sr_no", "cheque_no", "note", "practice_id", "is_payment_by_procedure_code", "patient_id", "guarantor_id", "provider_id", "check_spu", "procedure_code", "amount", "payment_type", "procedure_description", "transaction_date", "transaction_entry_date", "bank", "card_holder_name", "card_number", "cvv", "expiration_month", "expiration_year", "is_perform_credit_adjustment_writeback", "impacts", "user", "is_payment_refund", "is_patient_preferred"},
+	"POST /v4/perio_chart":                       {"practice_id", "patient_id", "tooth_number", "chart_date", "provider_id", "script", "pocket_depth", "gingival_margin", "mucogingival_junction", "bleed", "suppuration", "mobility", "plaque", "bone_loss", "furcation", "calculus", "note", "check_spu"},
+}

@@ -13,3 +13,5 @@ require (
 	github.com/gorilla/csrf v1.7.3
 	github.com/gorilla/securecookie v1.1.2
 )
+
+require golang.org/x/oauth2 v0.31.0 // indirect

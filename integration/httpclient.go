@@ -64,7 +64,7 @@ const maxRejectionBody = 64 << 10
 // them with errors.Is. The key never appears in an error or a log line.
 func (s *Service) HTTPClient(accountID string) *http.Client {
 	return &http.Client{
-		Transport:     &accountTransport{s: s, account: accountID},
+		Transport:     &accountTransport{s: s, account: accountID, base: s.cfg.Sikka.BaseURL(), next: s.cfg.Sikka.Transport()},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -73,6 +73,8 @@ func (s *Service) HTTPClient(accountID string) *http.Client {
 type accountTransport struct {
 	s       *Service
 	account string
+	base    *url.URL          // the Sikka client's base URL; nil when invalid
+	next    http.RoundTripper // the Sikka client's transport
 }
 
 // RoundTrip implements http.RoundTripper (see HTTPClient).
@@ -85,15 +87,14 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
-	base := s.cfg.Sikka.BaseURL()
-	if err := sameBase(base, req.URL); err != nil {
+	if err := sameBase(t.base, req.URL); err != nil {
 		return fail(err)
 	}
 	sec, err := s.secret(ctx, t.account)
 	if err != nil {
 		return fail(fmt.Errorf("integration: account %q: %w", t.account, err))
 	}
-	next := s.cfg.Sikka.Transport()
+	next := t.next
 	office := sec.OfficeID
 	if err := s.rates.pace(ctx, office, s.cfg.MaxRateLimitWait, s.log); err != nil {
 		return fail(err)

@@ -553,5 +553,5 @@ func TestRunSweepsAndReconcilesUntilCancelled(t *testing.T) {
 		t.Fatal("Run did not return after ctx ended")
 	}
 	assert.Equal(t, 1, e.refreshGrants(), "renewed once, not on every tick")
-	assert.Contains(t, e.logs.String(), `"round":"reconcile"`, "Run reconciled too")
+	assert.Contains(t, e.logs.String(), `"msg":"integration: reconcile"`, "Run reconciled too")
 }

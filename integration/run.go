@@ -26,37 +26,46 @@ const (
 // slow sweep does not hold up reconciling). Rounds of one kind never
 // overlap: ticks that come while a round runs are dropped but one.
 //
-// It is safe to run on every replica at once (both are). It never stops
+// A negative interval turns that loop off (the host runs it, or not, as it
+// likes). It is safe to run on every replica at once (both are). It never stops
 // early: a round's failure is logged (Warn, with the round's counts) and the
 // next tick tries again, and a panic in a round is recovered and logged as
 // an Error. It returns ctx.Err() once ctx ends and the rounds in progress
 // have returned (they see ctx too).
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		s.every(ctx, "refresh sweep", s.cfg.RefreshInterval, func(ctx context.Context) (any, bool, error) {
-			r, err := s.RefreshDue(ctx)
-			return r, r.Refreshed+r.Failed > 0, err
+	if s.cfg.RefreshInterval > 0 {
+		wg.Go(func() {
+			s.every(ctx, "integration: refresh sweep", s.cfg.RefreshInterval, func(ctx context.Context) ([]any, bool, error) {
+				r, err := s.RefreshDue(ctx)
+				return []any{"due", r.Due, "refreshed", r.Refreshed, "skipped", r.Skipped, "failed", r.Failed},
+					r.Refreshed+r.Failed > 0, err
+			})
 		})
-	})
-	wg.Go(func() {
-		s.every(ctx, "reconcile", s.cfg.ReconcileInterval, func(ctx context.Context) (any, bool, error) {
-			r, err := s.Reconcile(ctx)
-			return r, r.Undone+r.Cleared+r.Finished+r.Failed > 0, err
+	}
+	if s.cfg.ReconcileInterval > 0 {
+		wg.Go(func() {
+			s.every(ctx, "integration: reconcile", s.cfg.ReconcileInterval, func(ctx context.Context) ([]any, bool, error) {
+				r, err := s.Reconcile(ctx)
+				return []any{"stale", r.Stale, "undone", r.Undone, "cleared", r.Cleared, "revoked", r.Revoked,
+						"finished", r.Finished, "skipped", r.Skipped, "failed", r.Failed},
+					r.Undone+r.Cleared+r.Finished+r.Failed > 0, err
+			})
 		})
-	})
+	}
 	wg.Wait()
+	<-ctx.Done() // both loops turned off: wait all the same
 	return ctx.Err()
 }
 
 // every runs round at once and then on each tick of interval until ctx
-// ends. round returns its counts, whether it did anything worth an Info
-// line, and its error.
-func (s *Service) every(ctx context.Context, name string, interval time.Duration, round func(context.Context) (any, bool, error)) {
+// ends. round returns its counts (slog key-value pairs), whether it did
+// anything worth an Info line, and its error.
+func (s *Service) every(ctx context.Context, msg string, interval time.Duration, round func(context.Context) ([]any, bool, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		s.runRound(ctx, name, round)
+		s.runRound(ctx, msg, round)
 		select {
 		case <-ctx.Done():
 			return
@@ -65,12 +74,12 @@ func (s *Service) every(ctx context.Context, name string, interval time.Duration
 	}
 }
 
-// runRound runs one round, logging its outcome and recovering its panic.
-func (s *Service) runRound(ctx context.Context, name string, round func(context.Context) (any, bool, error)) {
+// runRound runs one round, logging its outcome under msg (Info when it did
+// something, else Debug; Warn when it failed) and recovering its panic.
+func (s *Service) runRound(ctx context.Context, msg string, round func(context.Context) ([]any, bool, error)) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("integration: background round panicked; the next tick tries again",
-				"round", name, "panic", fmt.Sprint(p))
+			s.log.Error(msg+": panicked; the next tick tries again", "panic", fmt.Sprint(p))
 		}
 	}()
 	counts, did, err := round(ctx)
@@ -78,13 +87,12 @@ func (s *Service) runRound(ctx context.Context, name string, round func(context.
 	case ctx.Err() != nil:
 		// Ending: nothing to report.
 	case err != nil:
-		s.log.Warn("integration: background round failed; the next tick tries again",
-			"round", name, "counts", fmt.Sprintf("%+v", counts), "error", err)
+		s.log.Warn(msg+": failed; the next tick tries again", append(counts, "error", err)...)
 	default:
 		level := slog.LevelDebug
 		if did {
 			level = slog.LevelInfo
 		}
-		s.log.Log(ctx, level, "integration: background round done", "round", name, "counts", fmt.Sprintf("%+v", counts))
+		s.log.Log(ctx, level, msg, counts...)
 	}
 }

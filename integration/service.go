@@ -104,10 +104,12 @@ type Config struct {
 	// recently used dropped first. Default DefaultCacheSize (10000).
 	CacheSize int
 	// RefreshInterval is how often Run calls RefreshDue. Keep it well
-	// under RefreshMargin. Default DefaultRefreshInterval (5m).
+	// under RefreshMargin. Default (0) DefaultRefreshInterval (5m); a
+	// negative value keeps Run from sweeping.
 	RefreshInterval time.Duration
-	// ReconcileInterval is how often Run calls Reconcile. Default
-	// DefaultReconcileInterval (1m).
+	// ReconcileInterval is how often Run calls Reconcile. Default (0)
+	// DefaultReconcileInterval (1m); a negative value keeps Run from
+	// reconciling.
 	ReconcileInterval time.Duration
 	// MaxRateLimitWait bounds how long an HTTPClient request waits for
 	// Sikka's rate window (X-Rate-Limit-Reset, Retry-After) to end, before
@@ -179,10 +181,10 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
-	if cfg.RefreshInterval <= 0 {
+	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = DefaultRefreshInterval
 	}
-	if cfg.ReconcileInterval <= 0 {
+	if cfg.ReconcileInterval == 0 {
 		cfg.ReconcileInterval = DefaultReconcileInterval
 	}
 	if cfg.MaxRateLimitWait <= 0 {

@@ -24,8 +24,8 @@ const DefaultMaxRateLimitWait = time.Minute
 // sent: the account's key goes to Sikka only.
 var ErrForeignHost = errors.New("integration: the account's HTTP client sends requests only to Sikka's base URL")
 
-// maxRejectionBody bounds how much of a 400 answer is read to tell whether
-// it rejects the key; the body is handed on whole either way.
+// maxRejectionBody bounds how much of a 400, 401 or 403 answer is read to
+// tell whether it rejects the key; the body is handed on whole either way.
 const maxRejectionBody = 64 << 10
 
 // HTTPClient returns an *http.Client that calls Sikka's API as the account:
@@ -42,8 +42,8 @@ const maxRejectionBody = 64 << 10
 //   - A key with less than RefreshMargin left is renewed first, as by
 //     Credentials (one refresh per account across the process and, by the
 //     account's lock, across replicas).
-//   - When Sikka rejects the key (sikka.RejectsKey: 400 API1004 or API1025,
-//     401 or 403), the key is renewed once, or, when the store already holds
+//   - When Sikka rejects the key (sikka.RejectsKey, the rule of
+//     sikka.ErrKeyRejected: 400 API1004 or API1025, 401 or 403), the key is renewed once, or, when the store already holds
 //     another key (another replica renewed it), that one is read instead;
 //     then the request is sent again with it if it can be: a rejected
 //     request was not processed, and a body is replayed only when the
@@ -178,26 +178,26 @@ func (s *Service) send(next http.RoundTripper, req *http.Request, body io.ReadCl
 	return resp, nil
 }
 
-// rejectsKey tells whether resp rejects the key it carried. Only a 400's body
-// is read (at most maxRejectionBody), and put back for the caller.
+// rejectsKey tells whether resp rejects the key it carried
+// (sikka.RejectsKey). Only the body of a 400, 401 or 403 is read (at most
+// maxRejectionBody), and put back whole for the caller; 2xx answers are not
+// read.
 func rejectsKey(resp *http.Response) (bool, error) {
 	switch resp.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return true, nil
-	case http.StatusBadRequest:
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
 	default:
 		return false, nil
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, maxRejectionBody))
 	if err != nil {
 		resp.Body.Close()
-		return false, fmt.Errorf("integration: read Sikka's 400 answer: %w", err)
+		return false, fmt.Errorf("integration: read Sikka's %d answer: %w", resp.StatusCode, err)
 	}
 	resp.Body = struct {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	return sikka.RejectsKey(resp.StatusCode, head), nil
+	return sikka.RejectsKey(resp, head), nil
 }
 
 // replayBody returns a fresh copy of req's body for a second send.

@@ -5,8 +5,6 @@
 package sikka
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,28 +35,20 @@ func (c *Client) Transport() http.RoundTripper {
 	return c.hc.Transport
 }
 
-// RejectsKey reports whether an answer to a request that sent a Request-Key
-// header rejects that key, by the rule of ErrKeyRejected: status 401 or 403;
-// or 400 whose error envelope in body has error code API1004 (missing or
-// invalid) or API1025 (expired); or a 2xx answer whose body is such an
-// envelope with an http_code of 400, 401 or 403. body may be nil for a
-// 401/403 (it is not read then); for a 400 and a 2xx it should be the
-// answer's body (an unreadable or absent one rejects nothing).
-func RejectsKey(status int, body []byte) bool {
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return true
-	case status >= 200 && status < 300:
-		env, code, ok := embeddedError(bytes.TrimSpace(body))
-		return ok && keyRejection(code, env.ErrorCode)
-	case status == http.StatusBadRequest:
-		var ej envelopeJSON
-		if json.Unmarshal(bytes.TrimSpace(body), &ej) != nil {
-			return false
-		}
-		return keyRejection(status, string(ej.ErrorCode))
-	}
-	return false
+// RejectsKey reports whether resp, the answer to a request that sent a
+// Request-Key header, rejects that key, by the very rule the Client's own
+// calls follow for ErrKeyRejected: status 401 or 403; or 400 whose error
+// envelope has error code API1004 (missing or invalid) or API1025
+// (expired); or a 2xx answer whose body is such an envelope (an http_code of
+// 400 with those codes, or 401 or 403). An error answer whose body is not
+// JSON came from something other than Sikka (a proxy) and rejects nothing.
+// body is resp's body, read by the caller (resp.Body is not touched); it
+// may be cut short, and may be nil for an answer without one.
+func RejectsKey(resp *http.Response, body []byte) bool {
+	r := &request{op: "RejectsKey", requestKey: true}
+	c := &Client{now: time.Now}
+	e := c.response(r, resp, body, func([]byte, time.Time) error { return nil })
+	return e != nil && e.keyRejected
 }
 
 // RateLimit reads Sikka's rate headers of an answer: X-Rate-Limit-Remaining

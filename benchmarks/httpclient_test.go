@@ -43,12 +43,23 @@ import (
 	"github.com/parlae/sikka-connect/sikka"
 )
 
-func BenchmarkSikkaGET(b *testing.B) {
+// getBench is what both benchmarks share: the mock, a connected account,
+// the three clients per server.
+type getBench struct {
+	url     string
+	key     string
+	secrets secretstore.Store
+	ref     string
+	// per server ("mock", "stub"): the transport and our client.
+	transports map[string]http.RoundTripper
+	ours       map[string]*http.Client
+}
+
+func newGetBench(b *testing.B) *getBench {
+	b.Helper()
 	ctx := context.Background()
 	mock := mocksikka.New()
 	srv := httptest.NewServer(mock)
-	defer srv.Close()
-	defer mock.Close()
 	client := sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL))
 	secrets := secretmemory.New()
 	records := memory.New()
@@ -68,60 +79,113 @@ func BenchmarkSikkaGET(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	url := srv.URL + "/v4/practices"
-	for _, server := range []string{"mock", "stub"} {
-		transport := client.Transport()
-		ours := svc.HTTPClient("acct-1")
-		if server == "stub" {
-			// The same service's storage, behind a client whose transport
-			// answers at once: the per-request work alone.
-			transport = stubTransport{}
-			stubbed, err := integration.NewService(integration.Config{Records: records, Secrets: secrets,
-				Sikka: sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL),
-					sikka.WithHTTPClient(&http.Client{Transport: transport}))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ours = stubbed.HTTPClient("acct-1")
-		}
-		b.Run("server="+server, func(b *testing.B) { benchGET(b, url, sec.RequestKey, transport, ours, secrets, rec.SecretRef) })
+	g := &getBench{url: srv.URL + "/v4/practices", key: sec.RequestKey, secrets: secrets, ref: rec.SecretRef,
+		transports: map[string]http.RoundTripper{"mock": client.Transport(), "stub": stubTransport{}},
+		ours:       map[string]*http.Client{"mock": svc.HTTPClient("acct-1")}}
+	// The same service's storage, behind a client whose transport answers
+	// at once: the per-request work alone.
+	stubbed, err := integration.NewService(integration.Config{Records: records, Secrets: secrets,
+		Sikka: sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL),
+			sikka.WithHTTPClient(&http.Client{Transport: stubTransport{}}))})
+	if err != nil {
+		b.Fatal(err)
 	}
+	g.ours["stub"] = stubbed.HTTPClient("acct-1")
+	b.Cleanup(func() { srv.Close(); mock.Close() })
+	return g
 }
 
-// benchGET runs the three impls against one transport.
-func benchGET(b *testing.B, url, key string, transport http.RoundTripper, ours *http.Client, secrets secretstore.Store, ref string) {
+// impls returns the three ways to send the GET through server's transport,
+// in the order bare, httpclient, oauth2.
+func (g *getBench) impls(server string) []getImpl {
+	transport := g.transports[server]
 	bare := &http.Client{Transport: transport}
-	src := oauth2.ReuseTokenSource(nil, storeTokenSource{secrets, ref})
+	ours := g.ours[server]
+	src := oauth2.ReuseTokenSource(nil, storeTokenSource{g.secrets, g.ref})
 	theirs := &http.Client{Transport: &oauth2.Transport{Source: src, Base: bearerToRequestKey{transport}}}
-	sec := struct{ RequestKey string }{key}
-
-	for _, c := range []struct {
-		impl string
-		do   func() (*http.Response, error)
-	}{
+	return []getImpl{
 		{"bare", func() (*http.Response, error) {
-			req, err := http.NewRequest(http.MethodGet, url, nil)
+			req, err := http.NewRequest(http.MethodGet, g.url, nil)
 			if err != nil {
 				return nil, err
 			}
-			req.Header.Set("Request-Key", sec.RequestKey)
+			req.Header.Set("Request-Key", g.key)
 			return bare.Do(req)
 		}},
-		{"httpclient", func() (*http.Response, error) { return ours.Get(url) }},
-		{"oauth2", func() (*http.Response, error) { return theirs.Get(url) }},
-	} {
-		b.Run("impl="+c.impl, func(b *testing.B) {
-			for b.Loop() {
-				resp, err := c.do()
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
+		{"httpclient", func() (*http.Response, error) { return ours.Get(g.url) }},
+		{"oauth2", func() (*http.Response, error) { return theirs.Get(g.url) }},
+	}
+}
+
+type getImpl struct {
+	name string
+	do   func() (*http.Response, error)
+}
+
+// once sends one GET and reads the answer whole.
+func (i getImpl) once(b *testing.B) {
+	resp, err := i.do()
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s: status %d", i.name, resp.StatusCode)
+	}
+}
+
+func BenchmarkSikkaGET(b *testing.B) {
+	g := newGetBench(b)
+	for _, server := range []string{"mock", "stub"} {
+		b.Run("server="+server, func(b *testing.B) {
+			for _, impl := range g.impls(server) {
+				b.Run("impl="+impl.name, func(b *testing.B) {
+					for b.Loop() {
+						impl.once(b)
+					}
+				})
 			}
+		})
+	}
+}
+
+// BenchmarkSikkaGETPaired sends, in each op, one GET of each impl (in an
+// order that rotates from op to op), timing each on its own, and reports
+// the ratios of the sums, so that the three see the same load from the rest
+// of a noisy machine (as BenchmarkFlowPaired):
+//
+//	x-bare    httpclient ÷ bare (the goal: ≤ 1.1)
+//	x-oauth2  httpclient ÷ oauth2 (goal: ≤ 1.0)
+//	bare-ns, httpclient-ns, oauth2-ns: the times per op
+//
+//	go test -run '^$' -bench '^BenchmarkSikkaGETPaired$' -count 6 ./benchmarks > getpaired.txt
+//	benchstat getpaired.txt
+func BenchmarkSikkaGETPaired(b *testing.B) {
+	g := newGetBench(b)
+	for _, server := range []string{"mock", "stub"} {
+		b.Run("server="+server, func(b *testing.B) {
+			impls := g.impls(server)
+			for _, impl := range impls {
+				impl.once(b) // warm: connections open, token fetched
+			}
+			var sums [3]time.Duration
+			op := 0
+			for b.Loop() {
+				for k := range impls {
+					i := (k + op) % len(impls)
+					t0 := time.Now()
+					impls[i].once(b)
+					sums[i] += time.Since(t0)
+				}
+				op++
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(sums[0].Nanoseconds())/n, "bare-ns")
+			b.ReportMetric(float64(sums[1].Nanoseconds())/n, "httpclient-ns")
+			b.ReportMetric(float64(sums[2].Nanoseconds())/n, "oauth2-ns")
+			b.ReportMetric(sums[1].Seconds()/sums[0].Seconds(), "x-bare")
+			b.ReportMetric(sums[1].Seconds()/sums[2].Seconds(), "x-oauth2")
 		})
 	}
 }

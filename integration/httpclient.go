@@ -87,7 +87,7 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
-	if err := sameBase(t.base, req.URL); err != nil {
+	if err := t.sameBase(req.URL); err != nil {
 		return fail(err)
 	}
 	sec, err := s.secret(ctx, t.account)
@@ -219,15 +219,18 @@ func discard(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// sameBase is nil when u is under base: same scheme, same host and port
-// (default ports made explicit, host names in any case), and a path under
-// base's path prefix; else an error matching ErrForeignHost, naming the host
-// asked for (never the query).
-func sameBase(base, u *url.URL) error {
+// sameBase is nil when u is under the base URL: same scheme, same host and
+// port (default ports made explicit, host names in any case), and a path
+// under the base's path prefix; else an error matching ErrForeignHost,
+// naming the host asked for (never the query).
+func (t *accountTransport) sameBase(u *url.URL) error {
+	base := t.base
 	if base == nil {
 		return fmt.Errorf("%w: the Sikka client's base URL is invalid", ErrForeignHost)
 	}
-	if !strings.EqualFold(u.Scheme, base.Scheme) || hostPort(u) != hostPort(base) || !underPrefix(base.Path, u) {
+	sameHost := u.Scheme == base.Scheme && u.Host == base.Host || // as written: the usual case
+		strings.EqualFold(u.Scheme, base.Scheme) && hostPort(u) == hostPort(base)
+	if !sameHost || !underPrefix(base.Path, u) {
 		return fmt.Errorf("%w: refused %s://%s (Sikka is %s)", ErrForeignHost, u.Scheme, u.Host, base.Redacted())
 	}
 	return nil

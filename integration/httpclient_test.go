@@ -555,3 +555,50 @@ func TestRunSweepsAndReconcilesUntilCancelled(t *testing.T) {
 	assert.Equal(t, 1, e.refreshGrants(), "renewed once, not on every tick")
 	assert.Contains(t, e.logs.String(), `"msg":"integration: reconcile"`, "Run reconciled too")
 }
+
+func TestHTTPClientReplaysTheBodyAfterARejection(t *testing.T) {
+	e := newUseEnv(t, useBackends()[0])
+	e.connect("acct-1", office)
+	// A writeback-like endpoint in front of the mock: it rejects the first
+	// key it sees (400 API1025, as Sikka does for an expired key) and
+	// answers 200 to any other, recording each attempt's key and body.
+	type attempt struct{ key, body string }
+	var (
+		mu       sync.Mutex
+		attempts []attempt
+	)
+	mock := *e.front.Load()
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v4/writeback" {
+			mock.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		attempts = append(attempts, attempt{r.Header.Get("Request-Key"), string(body)})
+		first := len(attempts) == 1
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if first {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"http_code":"400","http_code_desc":"Bad Request","error_code":"API1025",`+
+				`"short_message":"Request key expired","long_message":"","more_information":""}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"id":"42"}`)
+	})
+	e.front.Store(&h)
+
+	resp, err := e.svc.HTTPClient("acct-1").Post(e.srv.URL+"/v4/writeback", "application/json", strings.NewReader(`{"a":1}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"id":"42"}`, string(body))
+	require.Len(t, attempts, 2)
+	assert.Equal(t, `{"a":1}`, attempts[0].body)
+	assert.Equal(t, `{"a":1}`, attempts[1].body, "the body was replayed (GetBody)")
+	assert.NotEqual(t, attempts[0].key, attempts[1].key, "sent again with the renewed key")
+	assert.Equal(t, e.storedKey("acct-1"), attempts[1].key)
+	assert.Equal(t, 1, e.refreshGrants())
+}

@@ -46,6 +46,12 @@ type cacheEntry struct {
 	name    string // the secret's name (SecretNames)
 	sec     secretstore.Secret
 	read    time.Time // when the record and the secret were read (Config.Now)
+	// until is when the entry stops being served: read + staleness, or
+	// when the key comes within RefreshMargin of its expiry, if sooner.
+	until time.Time
+	// timer drops the entry at until, so that no key stays in memory past
+	// it even if the account is never asked for again.
+	timer *time.Timer
 }
 
 func newCredCache(size int, staleness time.Duration) *credCache {
@@ -58,8 +64,8 @@ func newCredCache(size int, staleness time.Duration) *credCache {
 	}
 }
 
-// get returns the account's credentials if they were read less than
-// staleness before now; a stale entry is dropped.
+// get returns the account's credentials if now is before the entry's
+// until (and not before it was read); an entry past it is dropped.
 func (c *credCache) get(account string, now time.Time) (secretstore.Secret, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,7 +74,7 @@ func (c *credCache) get(account string, now time.Time) (secretstore.Secret, bool
 		return secretstore.Secret{}, false
 	}
 	e := el.Value.(*cacheEntry)
-	if age := now.Sub(e.read); age >= c.staleness || age < 0 {
+	if !now.Before(e.until) || now.Before(e.read) {
 		c.removeLocked(el)
 		return secretstore.Secret{}, false
 	}
@@ -83,9 +89,18 @@ func (c *credCache) begin() uint64 {
 	return c.epoch
 }
 
-// fill caches sec as the account's credentials, read at read, unless a drop
-// or a write happened since epoch was taken (begin).
-func (c *credCache) fill(epoch uint64, account, name string, sec secretstore.Secret, read time.Time) {
+// fill caches sec as the account's credentials, read at read and served
+// until read + staleness or dueAt (when the key comes within RefreshMargin
+// of expiring), whichever is sooner, unless a drop or a write happened since
+// epoch was taken (begin). A timer drops the entry then.
+func (c *credCache) fill(epoch uint64, account, name string, sec secretstore.Secret, read, dueAt time.Time) {
+	until := read.Add(c.staleness)
+	if dueAt.Before(until) {
+		until = dueAt
+	}
+	if !read.Before(until) {
+		return // nothing to serve
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if epoch != c.epoch {
@@ -94,7 +109,8 @@ func (c *credCache) fill(epoch uint64, account, name string, sec secretstore.Sec
 	if el, ok := c.byAccount[account]; ok {
 		c.removeLocked(el)
 	}
-	e := &cacheEntry{account: account, name: name, sec: sec, read: read}
+	e := &cacheEntry{account: account, name: name, sec: sec, read: read, until: until}
+	e.timer = time.AfterFunc(until.Sub(read), func() { c.expire(e) })
 	c.byAccount[account] = c.lru.PushFront(e)
 	c.bySecret[name] = account
 	if sec.Ref != "" {
@@ -129,8 +145,18 @@ func (c *credCache) dropSecret(nameOrRef string) {
 	}
 }
 
+// expire drops e if it is still the account's entry (its timer fired).
+func (c *credCache) expire(e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byAccount[e.account]; ok && el.Value.(*cacheEntry) == e {
+		c.removeLocked(el)
+	}
+}
+
 func (c *credCache) removeLocked(el *list.Element) {
 	e := c.lru.Remove(el).(*cacheEntry)
+	e.timer.Stop()
 	delete(c.byAccount, e.account)
 	delete(c.bySecret, e.name)
 	if e.sec.Ref != "" {

@@ -38,9 +38,12 @@
 // dropped first): a cached call makes no database and no secret-store round
 // trip. The contract:
 //
-//   - The cache never hands out a key with less than RefreshMargin left:
-//     such a call goes the refresh path (single-flight, account lock,
-//     re-read) and caches what it stored.
+//   - The cache never hands out, nor keeps in memory, a key with less than
+//     RefreshMargin left (let alone an expired one): an entry is dropped, by
+//     a timer, when its key comes that close to expiring or when it is
+//     CacheStaleness old, whichever is first. A call for such a key goes the
+//     refresh path (single-flight, account lock, re-read) and caches what it
+//     stored.
 //   - What this process does is seen at once: its own refresh, reconnect,
 //     recovery of a dead connect (every write of the account's secret) and
 //     disconnect or NEEDS_REAUTH (the record's change) drop the account's

@@ -92,7 +92,7 @@ func (s *Service) fillCache(epoch uint64, accountID string, sec secretstore.Secr
 	if err != nil {
 		return // such an account has no secret to cache
 	}
-	s.cache.fill(epoch, accountID, name, sec, read)
+	s.cache.fill(epoch, accountID, name, sec, read, sec.TokenExpiry.Add(-s.cfg.RefreshMargin))
 }
 
 // renew renews the account's key under its lock, shared by this process's

@@ -24,6 +24,10 @@ const DefaultMaxRateLimitWait = time.Minute
 // sent: the account's key goes to Sikka only.
 var ErrForeignHost = errors.New("integration: the account's HTTP client sends requests only to Sikka's base URL")
 
+// noHintWait is the wait before retrying a GET after a 429 that named none
+// (no Retry-After, no X-Rate-Limit-Reset).
+const noHintWait = time.Second
+
 // maxRejectionBody bounds how much of a 400, 401 or 403 answer is read to
 // tell whether it rejects the key; the body is handed on whole either way.
 const maxRejectionBody = 64 << 10
@@ -56,8 +60,8 @@ const maxRejectionBody = 64 << 10
 //   - Rate limits, per practice (office) in this process: after an answer
 //     with X-Rate-Limit-Remaining 0, the next request waits until its
 //     X-Rate-Limit-Reset; a 429 to a GET or HEAD is waited out
-//     (Retry-After, else X-Rate-Limit-Reset) and the request sent once
-//     more. Both waits are bounded by Config.MaxRateLimitWait and by the
+//     (Retry-After, else X-Rate-Limit-Reset, else a second) and the
+//     request sent once more. Both waits are bounded by Config.MaxRateLimitWait and by the
 //     request's context; a 429 asking for longer is returned as is.
 //
 // Errors come wrapped in *url.Error by the http.Client, as always; match
@@ -137,6 +141,9 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 	if resp.StatusCode == http.StatusTooManyRequests && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 		wait := sikka.RetryWait(resp, time.Now())
+		if wait <= 0 {
+			wait = noHintWait // Sikka said nothing: do not retry at once
+		}
 		if wait > s.cfg.MaxRateLimitWait {
 			return resp, nil
 		}

@@ -61,8 +61,9 @@ const maxRejectionBody = 64 << 10
 //     with X-Rate-Limit-Remaining 0, the next request waits until its
 //     X-Rate-Limit-Reset; a 429 to a GET or HEAD is waited out
 //     (Retry-After, else X-Rate-Limit-Reset, else a second) and the
-//     request sent once more. Both waits are bounded by Config.MaxRateLimitWait and by the
-//     request's context; a 429 asking for longer is returned as is.
+//     request sent once more (if its body, if any, can be replayed). Both
+//     waits are bounded by Config.MaxRateLimitWait and by the request's
+//     context; a 429 asking for longer is returned as is.
 //
 // Errors come wrapped in *url.Error by the http.Client, as always; match
 // them with errors.Is. The key never appears in an error or a log line.
@@ -112,8 +113,8 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, err
 	}
+	resendable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	if rejected {
-		resendable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 		s.log.Info("integration: Sikka rejected the account's key; renewing it",
 			"account_id", t.account, "office_id", office, "status", resp.StatusCode, "resend", resendable)
 		if resendable {
@@ -139,7 +140,8 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 
-	if resp.StatusCode == http.StatusTooManyRequests && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+	if resp.StatusCode == http.StatusTooManyRequests && resendable &&
+		(req.Method == http.MethodGet || req.Method == http.MethodHead) {
 		wait := sikka.RetryWait(resp, time.Now())
 		if wait <= 0 {
 			wait = noHintWait // Sikka said nothing: do not retry at once
@@ -207,9 +209,10 @@ func rejectsKey(resp *http.Response) (bool, error) {
 	return sikka.RejectsKey(resp, head), nil
 }
 
-// replayBody returns a fresh copy of req's body for a second send.
+// replayBody returns a fresh copy of req's body for a second send (the
+// caller checked that it has none or has GetBody).
 func replayBody(req *http.Request) (io.ReadCloser, error) {
-	if req.Body == nil || req.Body == http.NoBody {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody == nil {
 		return req.Body, nil
 	}
 	body, err := req.GetBody()

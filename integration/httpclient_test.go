@@ -479,6 +479,7 @@ func TestHTTPClientStaysUnderTheBasePath(t *testing.T) {
 func TestHTTPClientWaitsOutRateLimits(t *testing.T) {
 	forEachUseBackend(t, func(t *testing.T, b useBackend) {
 		e := newUseEnv(t, b)
+		e.svc = e.service(integration.Config{MaxRateLimitWait: 5 * time.Second})
 		e.connect("acct-1", office)
 		hc := e.svc.HTTPClient("acct-1")
 
@@ -507,6 +508,17 @@ func TestHTTPClientWaitsOutRateLimits(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+
+		// So is one asking for more than MaxRateLimitWait, at once (a
+		// service of its own: this one now paces by the 429's Remaining 0).
+		fresh := e.service(integration.Config{MaxRateLimitWait: 5 * time.Second}).HTTPClient("acct-1")
+		e.mock.InjectFault(mocksikka.Fault{Endpoint: "GET /v4/practices", Count: 1, Status: http.StatusTooManyRequests,
+			RetryAfter: 10 * time.Second})
+		began = time.Now()
+		resp, err = e.get(fresh, "/v4/practices")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		assert.Less(t, time.Since(began), 5*time.Second, "not waited")
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parlae/sikka-connect/sikka"
@@ -286,16 +287,21 @@ func underPrefix(prefix string, u *url.URL) bool {
 type rateLimits struct {
 	mu        sync.Mutex
 	exhausted map[string]time.Time // office → end of its spent window (real time)
+	// spent is len(exhausted), read without the lock: while no window is
+	// spent (the usual case), a request takes no lock for pacing.
+	spent atomic.Int64
 }
 
 // observe notes an answer's rate headers for office, received at now.
 func (r *rateLimits) observe(office string, remaining int, reset time.Duration, now time.Time) {
+	if remaining > 0 && r.spent.Load() == 0 {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() { r.spent.Store(int64(len(r.exhausted))) }()
 	if remaining > 0 {
-		if r.exhausted != nil {
-			delete(r.exhausted, office)
-		}
+		delete(r.exhausted, office)
 		return
 	}
 	if reset <= 0 {
@@ -312,6 +318,9 @@ func (r *rateLimits) observe(office string, remaining int, reset time.Duration, 
 func (r *rateLimits) pace(ctx context.Context, office string, maxWait time.Duration, log interface {
 	Info(string, ...any)
 }) error {
+	if r.spent.Load() == 0 {
+		return nil
+	}
 	r.mu.Lock()
 	until, ok := r.exhausted[office]
 	r.mu.Unlock()
@@ -323,6 +332,7 @@ func (r *rateLimits) pace(ctx context.Context, office string, maxWait time.Durat
 		r.mu.Lock()
 		if r.exhausted[office] == until {
 			delete(r.exhausted, office)
+			r.spent.Store(int64(len(r.exhausted)))
 		}
 		r.mu.Unlock()
 		return nil

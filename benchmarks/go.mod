@@ -12,4 +12,10 @@ replace github.com/parlae/sikka-connect => ../
 require (
 	github.com/gorilla/csrf v1.7.3
 	github.com/gorilla/securecookie v1.1.2
+	github.com/parlae/sikka-connect v0.0.0-00010101000000-000000000000
+)
+
+require (
+	golang.org/x/oauth2 v0.37.0
+	golang.org/x/sync v0.25.0 // indirect
 )

@@ -156,7 +156,7 @@ func TestCrashRecoveredWithoutRestart(t *testing.T) {
 		fields, _, ok := s.vault.secret(t, account)
 		require.True(t, ok)
 		assert.Equal(t, before, fields, "the previous credentials are back")
-		waitDemoLog(t, survivor, `"when":"periodic","stale":1,"undone":1`)
+		waitDemoLog(t, survivor, `"msg":"integration: reconcile","stale":1,"undone":1`) // Service.Run's reconciler
 		s.connect(t, survivor, account)
 		s.checkInvariants(t, invariants{})
 		t.Logf("%.1fs", time.Since(began).Seconds())

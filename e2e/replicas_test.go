@@ -187,7 +187,8 @@ func TestReplicasConcurrentRefreshSweeps(t *testing.T) {
 	t.Logf("refreshes per replica %v; %.1fs", refreshedBy, time.Since(began).Seconds())
 }
 
-// countRefreshed sums the "refreshed" counts of the demo's sweep log lines.
+// countRefreshed sums the "refreshed" counts of the sweep log lines of the
+// demo's Service.Run.
 func countRefreshed(t *testing.T, d *demo) int {
 	t.Helper()
 	total := 0
@@ -196,7 +197,7 @@ func countRefreshed(t *testing.T, d *demo) int {
 			Msg       string `json:"msg"`
 			Refreshed int    `json:"refreshed"`
 		}
-		if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "sikka-demo: refresh sweep" {
+		if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "integration: refresh sweep" {
 			total += m.Refreshed
 		}
 	}

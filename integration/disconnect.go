@@ -66,6 +66,7 @@ func (s *Service) Disconnect(ctx context.Context, accountID string) error {
 		if err := s.cfg.Records.SetStatus(dctx, accountID, StatusRevoked); err != nil {
 			return fmt.Errorf("integration: mark revoked: %w", err)
 		}
+		s.cache.drop(accountID) // its credentials are served no more
 		rec.Status = StatusRevoked
 	}
 	_, err = s.finishDisconnectLocked(dctx, rec)

@@ -16,6 +16,12 @@ import (
 // renews it first, and the new credentials are stored before they are
 // returned.
 //
+// It serves from the service's in-process cache when it can: a cached call
+// makes no database and no secret-store round trip. The cache never returns
+// a key with less than RefreshMargin left (that call renews, as above), and
+// an entry older than Config.CacheStaleness is read again; see the package
+// doc for what a replica's change costs to be seen.
+//
 // At most one refresh per account runs at a time: callers in this process
 // share one (single-flight), and processes sharing the repository take the
 // account's lock and re-read the secret once they hold it, so a key renewed
@@ -29,34 +35,81 @@ import (
 // Errors: ErrNotConnected, ErrNeedsReauth, ErrProviderUnavailable, or an
 // internal failure.
 func (s *Service) Credentials(ctx context.Context, accountID string) (secretstore.Credentials, error) {
+	sec, err := s.secret(ctx, accountID)
+	return sec.Credentials, err
+}
+
+// secret is Credentials with the secret's reference and version.
+func (s *Service) secret(ctx context.Context, accountID string) (secretstore.Secret, error) {
+	now := s.cfg.Now()
+	if sec, ok := s.cache.get(accountID, now); ok {
+		if !s.dueAt(sec.TokenExpiry, now) {
+			return sec, nil
+		}
+		s.cache.drop(accountID) // no expired or nearly expired key stays cached
+	}
+	epoch := s.cache.begin()
 	rec, err := s.cfg.Records.Get(ctx, accountID)
 	if errors.Is(err, ErrNotFound) {
-		return secretstore.Credentials{}, ErrNotConnected
+		return secretstore.Secret{}, ErrNotConnected
 	}
 	if err != nil {
-		return secretstore.Credentials{}, err
+		return secretstore.Secret{}, err
 	}
-	switch rec.Status {
-	case StatusActive:
-	case StatusNeedsReauth:
-		return secretstore.Credentials{}, ErrNeedsReauth
-	default:
-		return secretstore.Credentials{}, ErrNotConnected
+	if err := usable(rec); err != nil {
+		return secretstore.Secret{}, err
 	}
 	if err := s.recoverDeadConnect(ctx, accountID); err != nil {
-		return secretstore.Credentials{}, err
+		return secretstore.Secret{}, err
 	}
 	sec, err := s.cfg.Secrets.Get(ctx, rec.SecretRef)
 	if err != nil {
-		return secretstore.Credentials{}, fmt.Errorf("integration: read credentials: %w", err)
+		return secretstore.Secret{}, fmt.Errorf("integration: read credentials: %w", err)
 	}
-	if !s.due(sec.TokenExpiry) {
-		return sec.Credentials, nil
+	if !s.dueAt(sec.TokenExpiry, now) {
+		s.fillCache(epoch, accountID, sec, now)
+		return sec, nil
 	}
+	return s.renew(ctx, accountID, "")
+}
 
+// usable is nil for an ACTIVE record, else the error of a call for it.
+func usable(rec Record) error {
+	switch rec.Status {
+	case StatusActive:
+		return nil
+	case StatusNeedsReauth:
+		return ErrNeedsReauth
+	default:
+		return ErrNotConnected
+	}
+}
+
+// fillCache caches sec as the account's credentials read at read, unless
+// the cache changed since epoch (see credCache.fill).
+func (s *Service) fillCache(epoch uint64, accountID string, sec secretstore.Secret, read time.Time) {
+	name, err := s.cfg.SecretNames.Name(accountID)
+	if err != nil {
+		return // such an account has no secret to cache
+	}
+	s.cache.fill(epoch, accountID, name, sec, read, sec.TokenExpiry.Add(-s.cfg.RefreshMargin))
+}
+
+// renew renews the account's key under its lock, shared by this process's
+// callers: when rejected is "", if it is still due; else if the secret still
+// holds rejected (a key Sikka refused), whatever its expiry. A key another
+// replica renewed meanwhile is read and returned instead. The result is
+// cached.
+func (s *Service) renew(ctx context.Context, accountID, rejected string) (secretstore.Secret, error) {
+	flight := accountID
+	if rejected != "" {
+		// Callers refused the same key share one renewal; a renewal of
+		// a due key is another flight (it may keep a key Sikka refused).
+		flight = accountID + "\x00" + rejected
+	}
 	// Share one refresh among this process's callers. It runs detached from
 	// any one caller's context, since the others wait on it too.
-	ch := s.flights.DoChan(accountID, func() (any, error) {
+	ch := s.flights.DoChan(flight, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
 		unlock, err := s.cfg.Records.LockAccount(fctx, accountID)
@@ -64,17 +117,26 @@ func (s *Service) Credentials(ctx context.Context, accountID string) (secretstor
 			return nil, err
 		}
 		defer unlock()
-		creds, _, err := s.refreshLocked(fctx, accountID)
-		return creds, err
+		sec, _, err := s.refreshLocked(fctx, accountID, rejected)
+		if err != nil {
+			return nil, err
+		}
+		// Under the lock, after any write: no writer of this process
+		// comes between (they take the lock too).
+		now := s.cfg.Now()
+		if !s.dueAt(sec.TokenExpiry, now) {
+			s.fillCache(s.cache.begin(), accountID, sec, now)
+		}
+		return sec, nil
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return secretstore.Credentials{}, res.Err
+			return secretstore.Secret{}, res.Err
 		}
-		return res.Val.(secretstore.Credentials), nil
+		return res.Val.(secretstore.Secret), nil
 	case <-ctx.Done():
-		return secretstore.Credentials{}, ctx.Err()
+		return secretstore.Secret{}, ctx.Err()
 	}
 }
 
@@ -96,40 +158,45 @@ func (s *Service) recoverDeadConnect(ctx context.Context, accountID string) erro
 	return s.recoverPendingLocked(ctx, accountID)
 }
 
-func (s *Service) due(expiry time.Time) bool {
-	return expiry.Sub(s.cfg.Now()) < s.cfg.RefreshMargin
+func (s *Service) due(expiry time.Time) bool { return s.dueAt(expiry, s.cfg.Now()) }
+
+// dueAt tells whether a key expiring at expiry has less than RefreshMargin
+// left at now.
+func (s *Service) dueAt(expiry, now time.Time) bool {
+	return expiry.Sub(now) < s.cfg.RefreshMargin
 }
 
-// refreshLocked renews the account's key if it is still due. The caller holds
-// the account's lock. refreshed is false when nothing needed doing (another
-// holder of the lock renewed it, or the record is no longer ACTIVE).
-func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds secretstore.Credentials, refreshed bool, err error) {
+// refreshLocked renews the account's key if it is still due, or, when
+// rejected is not "", if the secret still holds that key (Sikka refused it).
+// The caller holds the account's lock. refreshed is false when nothing
+// needed doing (another holder of the lock renewed it, or the record is no
+// longer ACTIVE); sec is then the secret as read.
+func (s *Service) refreshLocked(ctx context.Context, accountID, rejected string) (sec secretstore.Secret, refreshed bool, err error) {
 	// A connect of this account that died half-way may have overwritten
 	// the secret: put it back before reading it.
+	var none secretstore.Secret
 	if err := s.recoverPendingLocked(ctx, accountID); err != nil {
-		return creds, false, err
+		return none, false, err
 	}
 	rec, err := s.cfg.Records.Get(ctx, accountID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			err = ErrNotConnected
 		}
-		return creds, false, err
+		return none, false, err
 	}
-	switch rec.Status {
-	case StatusActive:
-	case StatusNeedsReauth:
-		return creds, false, ErrNeedsReauth
-	default:
-		return creds, false, ErrNotConnected
+	if err := usable(rec); err != nil {
+		return none, false, err
 	}
-	sec, err := s.cfg.Secrets.Get(ctx, rec.SecretRef)
+	cur, err := s.cfg.Secrets.Get(ctx, rec.SecretRef)
 	if err != nil {
-		return creds, false, fmt.Errorf("integration: read credentials: %w", err)
+		return none, false, fmt.Errorf("integration: read credentials: %w", err)
 	}
-	if !s.due(sec.TokenExpiry) {
-		return sec.Credentials, false, nil // renewed meanwhile
+	refusedKey := rejected != "" && cur.RequestKey == rejected
+	if !s.due(cur.TokenExpiry) && !refusedKey {
+		return cur, false, nil // renewed meanwhile (by another replica, say)
 	}
+	sec = cur
 
 	key, err := s.cfg.Sikka.RefreshKey(ctx, sec.RefreshKey)
 	if refused(err) {
@@ -137,18 +204,18 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 			"account_id", accountID, "office_id", sec.OfficeID)
 		key, err = s.cfg.Sikka.RequestKey(ctx, sec.OfficeID, sec.SecretKey)
 		if refused(err) {
-			return creds, false, s.markNeedsReauth(ctx, rec, err)
+			return none, false, s.markNeedsReauth(ctx, rec, err)
 		}
 	}
 	if err != nil {
 		err = providerError(err)
 		s.refreshFailed(ctx, rec, err)
-		if sec.TokenExpiry.After(s.cfg.Now()) {
+		if sec.TokenExpiry.After(s.cfg.Now()) && !refusedKey {
 			s.log.Warn("integration: refresh failed; the current key is still valid and stays in use",
 				"account_id", accountID, "expires", sec.TokenExpiry, "error", err)
-			return sec.Credentials, false, nil
+			return sec, false, nil
 		}
-		return creds, false, err
+		return none, false, err
 	}
 
 	next := sec.Credentials
@@ -161,12 +228,13 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 	// bypassed the lock fails here instead of being lost.
 	name, err := s.cfg.SecretNames.Name(accountID)
 	if err != nil {
-		return creds, false, err
+		return none, false, err
 	}
-	if _, err := s.cfg.Secrets.Put(ctx, name, next, secretstore.IfVersion(sec.Version)); err != nil {
+	receipt, err := s.cfg.Secrets.Put(ctx, name, next, secretstore.IfVersion(sec.Version))
+	if err != nil {
 		err = fmt.Errorf("integration: store refreshed credentials: %w", err)
 		s.refreshFailed(ctx, rec, err)
-		return creds, false, err
+		return none, false, err
 	}
 	if err := s.cfg.Records.SetKeyExpiry(ctx, accountID, key.Expiry); err != nil {
 		// The secret holds the truth; the record's expiry only schedules
@@ -178,7 +246,7 @@ func (s *Service) refreshLocked(ctx context.Context, accountID string) (creds se
 	if h := s.cfg.Hooks.Refreshed; h != nil {
 		s.runHook(ctx, "Refreshed", accountID, func(ctx context.Context) { h(ctx, rec) })
 	}
-	return next, true, nil
+	return secretstore.Secret{Ref: receipt.Ref, Version: receipt.Version, Credentials: next}, true, nil
 }
 
 // refused reports whether Sikka rejected the credentials themselves (as
@@ -200,9 +268,11 @@ func (s *Service) refreshFailed(ctx context.Context, rec Record, err error) {
 }
 
 func (s *Service) markNeedsReauth(ctx context.Context, rec Record, cause error) error {
+	s.cache.drop(rec.AccountID)
 	if err := s.cfg.Records.SetStatus(ctx, rec.AccountID, StatusNeedsReauth); err != nil {
 		return fmt.Errorf("integration: mark needs re-auth: %w", err)
 	}
+	s.cache.drop(rec.AccountID)
 	rec.Status = StatusNeedsReauth
 	s.log.Warn("integration: keys can no longer be renewed; the practice must authorize again",
 		"account_id", rec.AccountID, "office_id", rec.OfficeID, "error", cause)
@@ -265,6 +335,6 @@ func (s *Service) sweepOne(ctx context.Context, accountID string) (bool, error) 
 		return false, err
 	}
 	defer unlock()
-	_, refreshed, err := s.refreshLocked(ctx, accountID)
+	_, refreshed, err := s.refreshLocked(ctx, accountID, "")
 	return refreshed, err
 }

@@ -92,6 +92,32 @@ type Config struct {
 	// It must not call the Service for the same account (Connect holds the
 	// account's lock from StagePending on).
 	StageHook func(ctx context.Context, accountID string, stage Stage)
+
+	// The connection in use: the credentials cache, HTTPClient and Run.
+
+	// CacheStaleness is how long Credentials and HTTPClient serve an
+	// account's credentials from the in-process cache before reading the
+	// record and the secret again: the longest a disconnect, reconnect or
+	// refresh made by another process goes unseen here (see the package
+	// doc). Default DefaultCacheStaleness (5m).
+	CacheStaleness time.Duration
+	// CacheSize is how many accounts the cache holds at most, the least
+	// recently used dropped first. Default DefaultCacheSize (10000).
+	CacheSize int
+	// RefreshInterval is how often Run calls RefreshDue. Keep it well
+	// under RefreshMargin. Default (0) DefaultRefreshInterval (5m); a
+	// negative value keeps Run from sweeping.
+	RefreshInterval time.Duration
+	// ReconcileInterval is how often Run calls Reconcile. Default (0)
+	// DefaultReconcileInterval (1m); a negative value keeps Run from
+	// reconciling.
+	ReconcileInterval time.Duration
+	// MaxRateLimitWait bounds how long an HTTPClient request waits for
+	// Sikka's rate window (X-Rate-Limit-Reset, Retry-After) to end, before
+	// sending when Remaining was 0, and after a 429 before its one retry
+	// of a GET; the request's context bounds it too. Default
+	// DefaultMaxRateLimitWait (1m).
+	MaxRateLimitWait time.Duration
 }
 
 // Service connects accounts to their practices, keeps their keys fresh and
@@ -101,6 +127,8 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	flights singleflight.Group
+	cache   *credCache
+	rates   rateLimits
 }
 
 // NewService checks cfg, fills in its defaults and returns the service.
@@ -148,7 +176,24 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.PendingTimeout <= 0 {
 		cfg.PendingTimeout = DefaultPendingTimeout
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}, nil
+	if cfg.CacheStaleness <= 0 {
+		cfg.CacheStaleness = DefaultCacheStaleness
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = DefaultReconcileInterval
+	}
+	if cfg.MaxRateLimitWait <= 0 {
+		cfg.MaxRateLimitWait = DefaultMaxRateLimitWait
+	}
+	cache := newCredCache(cfg.CacheSize, cfg.CacheStaleness)
+	cfg.Secrets = cachingStore{Store: cfg.Secrets, cache: cache}
+	return &Service{cfg: cfg, log: cfg.Logger, cache: cache}, nil
 }
 
 // CheckAccount reports whether accountID can be connected: nil, or an error

@@ -103,8 +103,6 @@ func BenchmarkCallbackBreakdown(b *testing.B) {
 	appURL := "http://" + app.Listener.Addr().String()
 	h, err := middleware.New(middleware.Config{
 		Service:     svc,
-		AppID:       mocksikka.DefaultAppID,
-		OAuthURL:    mockSrv.URL + "/portal/authapp.aspx",
 		RedirectURI: appURL + middleware.DefaultPrefix + "/callback",
 		FrontendURL: appURL + "/agent/setup/pms",
 		StateKeys:   []middleware.Key{{ID: "bench", Secret: []byte(strings.Repeat("k", 32))}},

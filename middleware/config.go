@@ -16,8 +16,6 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultOAuthURL is Sikka's authorization page.
-	DefaultOAuthURL = "https://api.sikkasoft.com/portal/authapp.aspx"
 	// DefaultPrefix is where the routes are served: DefaultPrefix+"/start",
 	// "/callback", "/status" and "/disconnect".
 	DefaultPrefix = "/agent/setup/pms"
@@ -25,18 +23,16 @@ const (
 	DefaultStateTTL = 10 * time.Minute
 )
 
-// Config configures a Handler. Service, AppID, RedirectURI, FrontendURL,
-// StateKeys and Account are required; New fills in the defaults of the rest.
+// Config configures a Handler. Service, RedirectURI, FrontendURL, StateKeys
+// and Account are required; New fills in the defaults of the rest.
 type Config struct {
-	// Service connects, reports and disconnects accounts. Required.
+	// Service connects, reports and disconnects accounts. Required. It is
+	// also where the start route sends the browser: Service.AuthorizeURL,
+	// which takes the app id and Sikka's authorization page from the
+	// service's Sikka client (sikka.New's app id, sikka.WithAuthorizeURL),
+	// their one home. The page must be https (plain http on a loopback host
+	// with DevMode).
 	Service *integration.Service
-
-	// AppID is this application's Sikka app_id (SIKKA_APP_ID). Required.
-	AppID string
-
-	// OAuthURL is Sikka's authorization page (SIKKA_OAUTH_URL). Its own
-	// query is kept. Default DefaultOAuthURL.
-	OAuthURL string
 
 	// RedirectURI is where Sikka sends the browser back (SIKKA_REDIRECT_URI),
 	// exactly as registered with Sikka. It must reach Prefix+"/callback" of
@@ -88,8 +84,8 @@ type Config struct {
 	// single use and the account check only. Default false (bound).
 	DisableBrowserBinding bool
 
-	// DevMode accepts a plain-http loopback RedirectURI, OAuthURL and
-	// FrontendURL, for local development and tests. Default false.
+	// DevMode accepts a plain-http loopback RedirectURI, authorization
+	// page (the Sikka client's) and FrontendURL, for local development and tests. Default false.
 	DevMode bool
 
 	// Logger receives one line per request (request id, route, account,
@@ -117,9 +113,6 @@ type Hooks struct {
 
 // withDefaults returns cfg with its defaults filled in.
 func (cfg Config) withDefaults() Config {
-	if cfg.OAuthURL == "" {
-		cfg.OAuthURL = DefaultOAuthURL
-	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}
@@ -144,15 +137,13 @@ func (cfg Config) validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if cfg.Service == nil {
 		bad("Service is required")
-	}
-	if cfg.AppID == "" {
-		bad("AppID (SIKKA_APP_ID) is required")
+	} else if page := cfg.Service.AuthorizeURL(cfg.RedirectURI, ""); page == "" {
+		bad("Service: its Sikka client has an invalid base URL or authorization page (SIKKA_API_URL, SIKKA_OAUTH_URL)")
+	} else if _, err := parseURL(page, cfg.DevMode, false); err != nil {
+		bad("Service: its Sikka client's authorization page (sikka.WithAuthorizeURL, SIKKA_OAUTH_URL): %w", err)
 	}
 	if cfg.Account == nil {
 		bad("Account is required")
-	}
-	if _, err := parseURL(cfg.OAuthURL, cfg.DevMode, false); err != nil {
-		bad("OAuthURL (SIKKA_OAUTH_URL): %w", err)
 	}
 	if u, err := parseURL(cfg.RedirectURI, cfg.DevMode, false); err != nil {
 		bad("RedirectURI (SIKKA_REDIRECT_URI): %w", err)

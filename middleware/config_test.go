@@ -14,20 +14,34 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parlae/sikka-connect/integration"
+	"github.com/parlae/sikka-connect/integration/memory"
 	"github.com/parlae/sikka-connect/middleware"
+	secretmemory "github.com/parlae/sikka-connect/secretstore/memory"
+	"github.com/parlae/sikka-connect/sikka"
 )
 
-// validConfig is a Config New accepts, on a service that is never called.
+// validConfig is a Config New accepts, on a service that is never called
+// (its Sikka client is for app id "app" at Sikka's own address).
 func validConfig(t *testing.T) middleware.Config {
-	w := newWorld(t, "memory")
 	return middleware.Config{
-		Service:     w.svc,
-		AppID:       "app",
+		Service:     serviceFor(t),
 		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
 		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
 		StateKeys:   []middleware.Key{keyOld},
 		Account:     sessionAccount,
 	}
+}
+
+// serviceFor is a service, never called, on a Sikka client for app id "app"
+// made with opts.
+func serviceFor(t *testing.T, opts ...sikka.Option) *integration.Service {
+	t.Helper()
+	svc, err := integration.NewService(integration.Config{
+		Sikka: sikka.New("app", "key", opts...), Secrets: secretmemory.New(), Records: memory.New(),
+	})
+	require.NoError(t, err)
+	return svc
 }
 
 func TestNewChecksConfig(t *testing.T) {
@@ -39,7 +53,7 @@ func TestNewChecksConfig(t *testing.T) {
 	}{
 		{"valid", func(*middleware.Config) {}, nil},
 		{"everything missing", func(c *middleware.Config) { *c = middleware.Config{} },
-			[]string{"Service is required", "AppID (SIKKA_APP_ID) is required", "Account is required",
+			[]string{"Service is required", "Account is required",
 				"RedirectURI (SIKKA_REDIRECT_URI): is required", "FrontendURL (SIKKA_FRONTEND_URL): is required",
 				"StateKeys (SIKKA_STATE_KEYS): at least one key"}},
 		{"http redirect URI", func(c *middleware.Config) { c.RedirectURI = "http://app.parlae.ca/agent/setup/pms/callback" },
@@ -50,8 +64,11 @@ func TestNewChecksConfig(t *testing.T) {
 			c.DevMode = true
 			c.RedirectURI = "http://localhost:8080/agent/setup/pms/callback"
 			c.FrontendURL = "http://[::1]:3000/agent/setup/pms"
-			c.OAuthURL = "http://127.0.0.1:8089/portal/authapp.aspx"
+			c.Service = serviceFor(t, sikka.WithBaseURL("http://127.0.0.1:8089"))
 		}, nil},
+		{"http loopback Sikka without dev mode", func(c *middleware.Config) {
+			c.Service = serviceFor(t, sikka.WithBaseURL("http://127.0.0.1:8089"))
+		}, []string{"Service: its Sikka client's authorization page (sikka.WithAuthorizeURL, SIKKA_OAUTH_URL): must be https: plain http on a loopback host needs DevMode"}},
 		{"dev mode keeps other hosts on https", func(c *middleware.Config) {
 			c.DevMode = true
 			c.RedirectURI = "http://app.parlae.ca/cb"
@@ -67,8 +84,12 @@ func TestNewChecksConfig(t *testing.T) {
 		{"frontend path", func(c *middleware.Config) { c.FrontendURL = "/agent/setup/pms?step=2#top" }, nil},
 		{"frontend with status", func(c *middleware.Config) { c.FrontendURL += "?status=x" },
 			[]string{"must not have a status or reason parameter"}},
-		{"http OAuth URL", func(c *middleware.Config) { c.OAuthURL = "http://api.sikkasoft.com/portal/authapp.aspx" },
-			[]string{"OAuthURL (SIKKA_OAUTH_URL): must be https"}},
+		{"http authorization page", func(c *middleware.Config) {
+			c.Service = serviceFor(t, sikka.WithAuthorizeURL("http://api.sikkasoft.com/portal/authapp.aspx"))
+		}, []string{"authorization page (sikka.WithAuthorizeURL, SIKKA_OAUTH_URL): must be https"}},
+		{"invalid authorization page", func(c *middleware.Config) {
+			c.Service = serviceFor(t, sikka.WithAuthorizeURL("ftp://x"))
+		}, []string{"Service: its Sikka client has an invalid base URL or authorization page"}},
 		{"short secret", func(c *middleware.Config) { c.StateKeys = []middleware.Key{{ID: "k", Secret: []byte("short")}} },
 			[]string{"key 1 (k): secret must be at least 32 bytes"}},
 		{"duplicate key ids", func(c *middleware.Config) { c.StateKeys = []middleware.Key{keyOld, keyOld} },
@@ -123,10 +144,11 @@ func TestFrontendURLKept(t *testing.T) {
 	}
 }
 
-// The authorize URL keeps the OAuth URL's own query.
-func TestOAuthURLQueryKept(t *testing.T) {
+// The start route sends the browser to the service's authorization page with
+// the service's app id, keeping the page's own query.
+func TestAuthorizePageFromTheService(t *testing.T) {
 	c := validConfig(t)
-	c.OAuthURL = "https://api.sikkasoft.com/portal/authapp.aspx?lang=fr"
+	c.Service = serviceFor(t, sikka.WithAuthorizeURL("https://api.sikkasoft.com/portal/authapp.aspx?lang=fr"))
 	h, err := middleware.New(c)
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
@@ -237,12 +259,13 @@ func TestFromEnv(t *testing.T) {
 			assert.Equal(t, "2025-06", env.StateKeys[0].ID, "the first key signs")
 			assert.Equal(t, bytes.Repeat([]byte{0xFB}, 40), env.StateKeys[1].Secret)
 			if env.OAuthURL != "http://127.0.0.1:8089/portal/authapp.aspx" {
-				assert.Equal(t, middleware.DefaultOAuthURL, env.OAuthURL)
+				assert.Empty(t, env.OAuthURL, "the client's default")
 			}
 
-			// The Env becomes a Config once the host adds its parts.
+			// The Env becomes a Sikka client and a Config once the host adds
+			// its parts.
 			cfg := env.Config()
-			cfg.Service = validConfig(t).Service
+			cfg.Service = serviceFor(t, sikka.WithBaseURL(env.APIURL), sikka.WithAuthorizeURL(env.OAuthURL))
 			cfg.Account = sessionAccount
 			_, err = middleware.New(cfg)
 			require.NoError(t, err)

@@ -4,8 +4,7 @@
 // integration.Service.
 //
 //	h, err := middleware.New(middleware.Config{
-//		Service:     svc,                    // *integration.Service
-//		AppID:       "b0cac8c638d52c92f9c0312159fc4518",
+//		Service:     svc,                    // *integration.Service (app id and Sikka's page: its client)
 //		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
 //		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
 //		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: secret}}, // ≥32 random bytes
@@ -13,7 +12,8 @@
 //	})
 //	h.Mount(mux)                              // http.ServeMux; MountMux for gorilla/mux
 //
-// FromEnv reads the same settings from SIKKA_* variables (Env.Config).
+// FromEnv reads the same settings from SIKKA_* variables (Env.Config), and
+// those of the Sikka client (app id and key, API URL, authorization page).
 //
 // # Routes
 //
@@ -21,7 +21,8 @@
 //
 //   - GET start: mints a state for the signed-in account, sets the flow's
 //     browser-binding cookie and redirects (302) to
-//     OAuthURL?app_id=…&redirect_uri=…&state=…. An account id the secret
+//     Service.AuthorizeURL: Sikka's authorization page (the service's Sikka
+//     client's) with ?app_id=…&redirect_uri=…&state=…. An account id the secret
 //     store cannot name (Service.CheckAccount) is refused here, before
 //     Sikka, with reason=internal and the rule in the log. An account that
 //     already has integration.DefaultMaxFlowsPerAccount unfinished flows

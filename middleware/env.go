@@ -27,14 +27,19 @@ const (
 // Env is the configuration read from the environment by FromEnv. AppKey and
 // the key secrets never appear when an Env is formatted or logged.
 type Env struct {
-	// AppID is SIKKA_APP_ID (required).
+	// AppID is SIKKA_APP_ID (required), for building the Sikka client:
+	//	sikka.New(e.AppID, e.AppKey, sikka.WithBaseURL(e.APIURL), sikka.WithAuthorizeURL(e.OAuthURL))
+	// The middleware takes the app id from that client (through the
+	// service), never from here.
 	AppID string
-	// AppKey is SIKKA_APP_KEY (required), the app's secret: for building the
-	// Sikka client, sikka.New(AppID, AppKey, …). Never log it.
+	// AppKey is SIKKA_APP_KEY (required), the app's secret, for the Sikka
+	// client. Never log it.
 	AppKey string
 	// RedirectURI is SIKKA_REDIRECT_URI (required).
 	RedirectURI string
-	// OAuthURL is SIKKA_OAUTH_URL (optional, default DefaultOAuthURL).
+	// OAuthURL is SIKKA_OAUTH_URL (optional): Sikka's authorization page,
+	// for the client (sikka.WithAuthorizeURL); "" means the client's
+	// default, the API base URL's /portal/authapp.aspx.
 	OAuthURL string
 	// APIURL is SIKKA_API_URL (optional): the Sikka API base URL for the
 	// client (sikka.WithBaseURL); "" means the client's default.
@@ -79,11 +84,10 @@ func FromEnv() (Env, error) {
 		}
 		e.DevMode = b
 	}
-	if e.OAuthURL == "" {
-		e.OAuthURL = DefaultOAuthURL
-	}
-	if _, err := parseURL(e.OAuthURL, e.DevMode, false); err != nil {
-		bad(EnvOAuthURL, err)
+	if e.OAuthURL != "" {
+		if _, err := parseURL(e.OAuthURL, e.DevMode, false); err != nil {
+			bad(EnvOAuthURL, err)
+		}
 	}
 	if e.RedirectURI != "" {
 		if u, err := parseURL(e.RedirectURI, e.DevMode, false); err != nil {
@@ -144,12 +148,11 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(s)
 }
 
-// Config returns a Config holding e's settings; the host adds Service and
-// Account (and any other field) before calling New.
+// Config returns a Config holding e's settings for the middleware; the host
+// adds Service (built on the Sikka client made from AppID, AppKey, APIURL
+// and OAuthURL) and Account (and any other field) before calling New.
 func (e Env) Config() Config {
 	return Config{
-		AppID:       e.AppID,
-		OAuthURL:    e.OAuthURL,
 		RedirectURI: e.RedirectURI,
 		FrontendURL: e.FrontendURL,
 		StateKeys:   append([]Key(nil), e.StateKeys...),

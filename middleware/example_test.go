@@ -23,8 +23,7 @@ import (
 // Sikka.
 func ExampleMountMux() {
 	h, err := middleware.New(middleware.Config{
-		Service:     service(), // your *integration.Service
-		AppID:       "b0cac8c638d52c92f9c0312159fc4518",
+		Service:     service(), // your *integration.Service: app id and Sikka's page come from its client
 		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
 		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
 		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: stateSecret}},
@@ -47,8 +46,7 @@ func ExampleMountMux() {
 // The frontend asks the status route what to show.
 func ExampleHandler_Mount() {
 	h, err := middleware.New(middleware.Config{
-		Service:     service(), // your *integration.Service
-		AppID:       "b0cac8c638d52c92f9c0312159fc4518",
+		Service:     service(), // your *integration.Service: app id and Sikka's page come from its client
 		RedirectURI: "https://app.parlae.ca/agent/setup/pms/callback",
 		FrontendURL: "/agent/setup/pms", // your setup page, on this host
 		StateKeys:   []middleware.Key{{ID: "2025-06", Secret: stateSecret}},
@@ -85,9 +83,9 @@ func ExampleFromEnv() {
 		log.Fatal(err)
 	}
 	svc, err := integration.NewService(integration.Config{
-		Sikka:   sikka.New(env.AppID, env.AppKey), // sikka.WithBaseURL(env.APIURL) when set
-		Secrets: secretmemory.New(),               // secretstore/awssm or secretstore/vault
-		Records: memory.New(),                     // integration/postgres
+		Sikka:   sikka.New(env.AppID, env.AppKey, sikka.WithBaseURL(env.APIURL), sikka.WithAuthorizeURL(env.OAuthURL)),
+		Secrets: secretmemory.New(), // secretstore/awssm or secretstore/vault
+		Records: memory.New(),       // integration/postgres
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -102,7 +100,7 @@ func ExampleFromEnv() {
 	fmt.Println(env) // secrets redacted
 	// Output:
 	// /agent/setup/pms/start
-	// {AppID:b0cac8c638d52c92f9c0312159fc4518 AppKey:[REDACTED] RedirectURI:https://app.parlae.ca/agent/setup/pms/callback OAuthURL:https://api.sikkasoft.com/portal/authapp.aspx APIURL: FrontendURL:https://app.parlae.ca/agent/setup/pms StateKeys:[2025-06] DevMode:false}
+	// {AppID:b0cac8c638d52c92f9c0312159fc4518 AppKey:[REDACTED] RedirectURI:https://app.parlae.ca/agent/setup/pms/callback OAuthURL: APIURL: FrontendURL:https://app.parlae.ca/agent/setup/pms StateKeys:[2025-06] DevMode:false}
 }
 
 // What the examples take as given: the host's service, session and key.

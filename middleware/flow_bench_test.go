@@ -139,8 +139,6 @@ func newFlowBench(b *testing.B) *flowBench {
 	}
 	h, err := middleware.New(middleware.Config{
 		Service:     svc,
-		AppID:       mocksikka.DefaultAppID,
-		OAuthURL:    f.mockURL + "/portal/authapp.aspx",
 		RedirectURI: f.appURL + middleware.DefaultPrefix + "/callback",
 		FrontendURL: f.appURL + "/agent/setup/pms",
 		StateKeys:   []middleware.Key{{ID: "bench", Secret: []byte(strings.Repeat("k", 32))}},

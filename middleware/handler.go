@@ -35,8 +35,7 @@ const nonceTimeout = 10 * time.Second
 type Handler struct {
 	cfg        Config
 	paths      [4]string // start, callback, status, disconnect
-	oauth      *url.URL
-	frontend   string // FrontendURL, as configured
+	frontend   string    // FrontendURL, as configured
 	cookiePath string
 	// secureCookies: the binding cookie is Secure (RedirectURI is https).
 	secureCookies bool
@@ -64,7 +63,6 @@ func New(cfg Config) (*Handler, error) {
 	for i, name := range []string{"start", "callback", "status", "disconnect"} {
 		h.paths[i] = cfg.Prefix + "/" + name
 	}
-	h.oauth, _ = url.Parse(cfg.OAuthURL) // checked by validate
 	redirect, _ := url.Parse(cfg.RedirectURI)
 	h.secureCookies = redirect.Scheme != "http"
 	// The binding cookies are scoped to the directory of the callback, so
@@ -139,17 +137,10 @@ func (h *Handler) account(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// authorizeURL is OAuthURL with app_id, redirect_uri and state added.
+// authorizeURL is Sikka's authorization page with app_id, redirect_uri and
+// state added (the service's, see Config.Service).
 func (h *Handler) authorizeURL(token string) string {
-	u := *h.oauth
-	add := "app_id=" + url.QueryEscape(h.cfg.AppID) +
-		"&redirect_uri=" + url.QueryEscape(h.cfg.RedirectURI) +
-		"&state=" + url.QueryEscape(token)
-	if u.RawQuery != "" {
-		add = u.RawQuery + "&" + add
-	}
-	u.RawQuery = add
-	return u.String()
+	return h.cfg.Service.AuthorizeURL(h.cfg.RedirectURI, token)
 }
 
 // frontendURL is FrontendURL with status (and reason) appended to its query.

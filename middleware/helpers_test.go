@@ -172,8 +172,6 @@ func (w *world) replica(opts ...worldOpt) (*middleware.Handler, *integration.Ser
 	require.NoError(t, err)
 	cfg := middleware.Config{
 		Service:     svc,
-		AppID:       mocksikka.DefaultAppID,
-		OAuthURL:    w.mockURL + "/portal/authapp.aspx",
 		RedirectURI: w.appURL + prefix + "/callback",
 		FrontendURL: w.appURL + frontend + "?step=pms",
 		StateKeys:   []middleware.Key{keyOld},

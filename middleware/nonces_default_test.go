@@ -25,7 +25,6 @@ func TestNoncesDefaultToTheService(t *testing.T) {
 	require.NoError(t, err)
 	h, err := middleware.New(middleware.Config{
 		Service:     svc,
-		AppID:       "app",
 		RedirectURI: "https://app.parlae.ca" + prefix + "/callback",
 		FrontendURL: "https://app.parlae.ca/agent/setup/pms",
 		StateKeys:   []middleware.Key{keyOld},

@@ -47,8 +47,6 @@ func TestCallbackDatabaseRoundTrips(t *testing.T) {
 	appURL := "http://" + app.Listener.Addr().String()
 	h, err := middleware.New(middleware.Config{
 		Service:     svc,
-		AppID:       mocksikka.DefaultAppID,
-		OAuthURL:    mockSrv.URL + "/portal/authapp.aspx",
 		RedirectURI: appURL + prefix + "/callback",
 		FrontendURL: frontend,
 		StateKeys:   []middleware.Key{keyOld},

@@ -11,6 +11,9 @@
 #                                         mock Sikka vs a minimal handler, same JSON
 #   breakdown    BenchmarkCallbackBreakdown  a callback on PostgreSQL + Vault, split by part
 #   sweep        BenchmarkRefreshSweep    RefreshDue over 10k/50k due records (100k: SIKKA_BENCH_SWEEP_100K=1)
+#   conn         BenchmarkCredentials, BenchmarkSikkaGET, BenchmarkSikkaGETPaired
+#                                         cached vs uncached Credentials (PostgreSQL + Vault); a GET
+#                                         through HTTPClient vs a bare client and x/oauth2 (./benchmarks)
 #
 # It starts a throwaway PostgreSQL and a Vault dev server on free loopback
 # ports exactly as scripts/test.sh does (reusing its cached Vault binary, or
@@ -20,7 +23,7 @@
 #
 # Knobs:
 #   SIKKA_BENCH_COUNT     -count of the short benchmarks (default 6)
-#   SIKKA_BENCH_ONLY      a subset, e.g. "state flow" (default: all five)
+#   SIKKA_BENCH_ONLY      a subset, e.g. "state flow" (default: all six)
 #   SIKKA_BENCH_SWEEP_100K=1  adds the 100k-record sweep (about 2-4 minutes more)
 #   SIKKA_CACHE_DIR       where the Vault binary is kept (as scripts/test.sh)
 #
@@ -30,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 COUNT=${SIKKA_BENCH_COUNT:-6}
-ONLY=${SIKKA_BENCH_ONLY:-state flow mock breakdown sweep}
+ONLY=${SIKKA_BENCH_ONLY:-state flow mock breakdown sweep conn}
 OUT=${SIKKA_BENCH_OUT:-$ROOT/artifacts/bench}
 CACHE_DIR=${SIKKA_CACHE_DIR:-${HOME:-/root}/.cache/sikka-connect}
 START=$(date +%s)
@@ -89,9 +92,9 @@ bstat() { # bstat NAME benchstat-args…
 	echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg) (at start)"
 } | tee "$OUT/machine.txt" >&2
 
-if want breakdown || want sweep; then
+if want breakdown || want sweep || want conn; then
 	start_postgres
-	want breakdown && start_vault
+	{ want breakdown || want conn; } && start_vault
 fi
 
 if want state; then
@@ -124,5 +127,13 @@ fi
 if want sweep; then
 	run sweep ./integration/postgres '^BenchmarkRefreshSweep$' -benchtime 1x -count 1 -timeout 60m
 	bstat sweep
+fi
+if want conn; then
+	run creds ./integration '^BenchmarkCredentials$' -count "$COUNT"
+	bstat creds -col /cache
+	run get ./benchmarks '^BenchmarkSikkaGET$' -count "$COUNT" -benchmem
+	bstat get -col /impl
+	run getpaired ./benchmarks '^BenchmarkSikkaGETPaired$' -count "$COUNT"
+	bstat getpaired
 fi
 log "all benchmarks done"

@@ -52,6 +52,12 @@ type Client struct {
 	base    *url.URL
 	baseErr error
 
+	// authPage is the authorization page set by WithAuthorizeURL (nil:
+	// derived from base); authPageSet is true when one was given, valid or
+	// not.
+	authPage    *url.URL
+	authPageSet bool
+
 	hc             *http.Client
 	attemptTimeout time.Duration
 	maxAttempts    int
@@ -111,20 +117,31 @@ func (c *Client) GoString() string { return c.String() }
 // Format prints String for every verb, so the app key never shows.
 func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
 
-// AuthorizeURL returns the page where a practice authorizes the app:
-// {base}/portal/authapp.aspx?app_id=…&redirect_uri=…&state=…, parameters
-// URL-encoded. Sikka redirects back to redirectURI with code and state (or
-// error=access_denied and state). "" when the base URL is invalid.
+// AuthorizeURL returns the page where a practice authorizes the app, with
+// app_id, redirect_uri and state added to its query (URL-encoded): by
+// default {base}/portal/authapp.aspx, or the page set by WithAuthorizeURL,
+// whose own query is kept. Sikka redirects back to redirectURI with code
+// and state (or error=access_denied and state). "" when that URL is invalid.
 func (c *Client) AuthorizeURL(redirectURI, state string) string {
-	if c.base == nil {
+	var u *url.URL
+	switch {
+	case c.authPage != nil:
+		page := *c.authPage
+		u = &page
+	case c.authPageSet || c.base == nil:
 		return ""
+	default:
+		u = c.base.JoinPath("portal", "authapp.aspx")
 	}
-	u := c.base.JoinPath("portal", "authapp.aspx")
-	u.RawQuery = url.Values{
+	add := url.Values{
 		"app_id":       {c.appID},
 		"redirect_uri": {redirectURI},
 		"state":        {state},
 	}.Encode()
+	if u.RawQuery != "" {
+		add = u.RawQuery + "&" + add
+	}
+	u.RawQuery = add
 	return u.String()
 }
 

@@ -15,11 +15,14 @@ import (
 // Option changes one setting of a Client made by New.
 type Option func(*Client)
 
-// WithBaseURL sets where the API lives (default DefaultBaseURL). It must be
-// an absolute http or https URL; it may have a path prefix. An invalid URL
-// makes every call fail with an *Error naming it.
+// WithBaseURL sets where the API lives (default DefaultBaseURL; "" keeps
+// the default). It must be an absolute http or https URL; it may have a path
+// prefix. An invalid URL makes every call fail with an *Error naming it.
 func WithBaseURL(base string) Option {
 	return func(c *Client) {
+		if strings.TrimSpace(base) == "" {
+			base = DefaultBaseURL
+		}
 		u, err := url.Parse(strings.TrimSpace(base))
 		switch {
 		case err != nil:
@@ -30,6 +33,27 @@ func WithBaseURL(base string) Option {
 			u.RawQuery, u.Fragment = "", ""
 			c.base, c.baseErr = u, nil
 		}
+	}
+}
+
+// WithAuthorizeURL sets the page where a practice authorizes the app, which
+// AuthorizeURL adds its parameters to (its own query is kept). Default: the
+// base URL's /portal/authapp.aspx, Sikka's page as the original notes give
+// it ("" keeps the default). It must be an absolute http or https URL;
+// AuthorizeURL returns "" for an invalid one.
+func WithAuthorizeURL(page string) Option {
+	return func(c *Client) {
+		page = strings.TrimSpace(page)
+		c.authPage, c.authPageSet = nil, page != ""
+		if page == "" {
+			return
+		}
+		u, err := url.Parse(page)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return
+		}
+		u.Fragment = ""
+		c.authPage = u
 	}
 }
 

@@ -44,9 +44,6 @@ type app struct {
 	db       *sqlx.DB // nil without -database-url
 	secrets  secretstore.Store
 	svc      *integration.Service
-	interval time.Duration
-	// reconcileEvery is the reconciler's period after its run at start.
-	reconcileEvery time.Duration
 	// stopping is closed when serve begins to shut down; a connect held
 	// by -pause-at waits for it.
 	stopping chan struct{}
@@ -54,7 +51,7 @@ type app struct {
 }
 
 func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
-	a := &app{interval: o.refreshInterval, reconcileEvery: o.reconcileInterval, stopping: make(chan struct{})}
+	a := &app{stopping: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -97,10 +94,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 			return nil, err
 		}
 	}
-	oauthURL := o.oauthURL
-	if oauthURL == "" {
-		oauthURL = a.sikkaURL + "/portal/authapp.aspx"
-	}
 
 	// One repository holds records, locks, markers and nonces; the
 	// middleware takes its nonces from the service (Service.Nonces).
@@ -129,14 +122,21 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 
-	client := sikka.New(o.appID, o.appKey, sikka.WithBaseURL(a.sikkaURL), sikka.WithLogger(a.log))
+	// The client is the one home of the app id and of Sikka's authorization
+	// page (-oauth-url, default the base URL's /portal/authapp.aspx): the
+	// middleware asks the service for them.
+	client := sikka.New(o.appID, o.appKey, sikka.WithBaseURL(a.sikkaURL), sikka.WithAuthorizeURL(o.oauthURL),
+		sikka.WithLogger(a.log))
 	svcCfg := integration.Config{
 		Sikka:          client,
 		Secrets:        a.secrets,
 		Records:        records,
 		Logger:         a.log,
 		PendingTimeout: o.pendingTimeout,
-		Hooks:          m.IntegrationHooks(integration.Hooks{}),
+		// Run's loops; the demo's 0 ("off") is Run's negative.
+		RefreshInterval:   orOff(o.refreshInterval),
+		ReconcileInterval: orOff(o.reconcileInterval),
+		Hooks:             m.IntegrationHooks(integration.Hooks{}),
 	}
 	if o.pauseAt != "" {
 		svcCfg.StageHook = a.pauseAt(integration.Stage(o.pauseAt))
@@ -147,8 +147,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 
 	mw, err := middleware.New(middleware.Config{
 		Service:     a.svc,
-		AppID:       o.appID,
-		OAuthURL:    oauthURL,
 		RedirectURI: a.baseURL + middleware.DefaultPrefix + "/callback",
 		FrontendURL: middleware.DefaultPrefix,
 		StateKeys:   keys,
@@ -298,33 +296,12 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "open %s%s\n", a.baseURL, middleware.DefaultPrefix)
 	a.log.Info("sikka-demo: serving", "url", a.baseURL+middleware.DefaultPrefix, "sikka", a.sikkaURL)
 
+	// The refresh sweeps and the reconciler (again at once, then
+	// periodically) run in the service's one loop.
 	var wg sync.WaitGroup
 	sweepCtx, stopSweeps := context.WithCancel(ctx)
 	defer stopSweeps()
-	if a.interval > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.sweep(sweepCtx)
-		}()
-	}
-
-	if a.reconcileEvery > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(a.reconcileEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-sweepCtx.Done():
-					return
-				case <-t.C:
-					a.reconcile(sweepCtx, "periodic")
-				}
-			}
-		}()
-	}
+	wg.Go(func() { _ = a.svc.Run(sweepCtx) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
@@ -347,24 +324,12 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	return err
 }
 
-func (a *app) sweep(ctx context.Context) {
-	t := time.NewTicker(a.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			res, err := a.svc.RefreshDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("sikka-demo: refresh sweep", "error", err)
-			}
-			if res.Due > 0 {
-				a.log.Info("sikka-demo: refresh sweep", "due", res.Due, "refreshed", res.Refreshed,
-					"skipped", res.Skipped, "failed", res.Failed)
-			}
-		}
+// orOff turns the demo's 0 ("off") into Run's negative interval.
+func orOff(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
 	}
+	return d
 }
 
 func (a *app) close() {

@@ -70,8 +70,6 @@ func TestHooks(t *testing.T) {
 	require.NoError(t, err)
 	h, err := middleware.New(middleware.Config{
 		Service:     svc,
-		AppID:       mocksikka.DefaultAppID,
-		OAuthURL:    srv.URL + "/portal/authapp.aspx",
 		RedirectURI: "http://127.0.0.1/agent/setup/pms/callback",
 		FrontendURL: "/agent/setup/pms",
 		StateKeys:   []middleware.Key{{ID: "k", Secret: bytes.Repeat([]byte("k"), 32)}},

@@ -51,6 +51,9 @@ type app struct {
 	// by -pause-at waits for it.
 	stopping chan struct{}
 	closers  []func()
+	// sikkaMock is the in-process mock that mock serves; nil with
+	// -sikka-url.
+	sikkaMock *mocksikka.Server
 }
 
 func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
@@ -96,6 +99,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		if err := a.startMock(o.mockAddr, t); err != nil {
 			return nil, err
 		}
+		a.sendMockWebhooks(o.appID, o.webhookKeys[0])
 	}
 	oauthURL := o.oauthURL
 	if oauthURL == "" {
@@ -213,7 +217,8 @@ func (a *app) startMock(addr string, t serve.Timeouts) error {
 		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:8080"))
 	}
 	a.sikkaURL = "http://" + ln.Addr().String()
-	a.mock = t.Server(mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))))
+	a.sikkaMock = mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka")))
+	a.mock = t.Server(a.sikkaMock)
 	go a.mock.Serve(ln) //nolint:errcheck // ends with Shutdown
 	return nil
 }
@@ -368,6 +373,9 @@ func (a *app) sweep(ctx context.Context) {
 }
 
 func (a *app) close() {
+	if a.sikkaMock != nil {
+		a.sikkaMock.Close() // its timers, and the webhooks in flight
+	}
 	if a.mock != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		a.mock.Shutdown(ctx) //nolint:errcheck // best effort at exit

@@ -99,7 +99,6 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 		if err := a.startMock(o.mockAddr, t); err != nil {
 			return nil, err
 		}
-		a.sendMockWebhooks(o.appID, o.webhookKeys[0])
 	}
 	oauthURL := o.oauthURL
 	if oauthURL == "" {
@@ -183,6 +182,9 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	mux.Handle("GET /readyz", readyz(a.dependencies(), a.log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	a.server = t.Server(securityHeaders(mux))
+	if a.sikkaMock != nil { // last: a start-up error stays the only line on stderr
+		a.sendMockWebhooks(o.appID, o.webhookKeys[0])
+	}
 	ok = true
 	return a, nil
 }

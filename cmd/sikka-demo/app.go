@@ -48,6 +48,9 @@ type app struct {
 	// by -pause-at waits for it.
 	stopping chan struct{}
 	closers  []func()
+	// sikkaMock is the in-process mock that mock serves; nil with
+	// -sikka-url.
+	sikkaMock *mocksikka.Server
 }
 
 func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
@@ -177,6 +180,9 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	mux.Handle("GET /readyz", readyz(a.dependencies(), a.log))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	a.server = t.Server(securityHeaders(mux))
+	if a.sikkaMock != nil { // last: a start-up error stays the only line on stderr
+		a.sendMockWebhooks(o.appID, o.webhookKeys[0])
+	}
 	ok = true
 	return a, nil
 }
@@ -211,7 +217,8 @@ func (a *app) startMock(addr string, t serve.Timeouts) error {
 		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:8080"))
 	}
 	a.sikkaURL = "http://" + ln.Addr().String()
-	a.mock = t.Server(mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka"))))
+	a.sikkaMock = mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka")))
+	a.mock = t.Server(a.sikkaMock)
 	go a.mock.Serve(ln) //nolint:errcheck // ends with Shutdown
 	return nil
 }
@@ -333,6 +340,9 @@ func orOff(d time.Duration) time.Duration {
 }
 
 func (a *app) close() {
+	if a.sikkaMock != nil {
+		a.sikkaMock.Close() // its timers, and the webhooks in flight
+	}
 	if a.mock != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		a.mock.Shutdown(ctx) //nolint:errcheck // best effort at exit

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -21,32 +19,7 @@ import (
 // setup page reads; a wrong key is refused.
 func TestDemoReceivesWebhooks(t *testing.T) {
 	d := startDemo(t, nil, nil, nil)
-
-	// Connect demo-account: the in-process mock approves for its default office.
-	req, err := http.NewRequest(http.MethodPut, d.app.sikkaURL+"/_mock/auto-approve",
-		strings.NewReader(`{"office_id":"`+mocksikka.DefaultOfficeID+`"}`))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Less(t, res.StatusCode, 300)
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	browser := &http.Client{Jar: jar}
-	res, err = browser.Get(d.url + middleware.DefaultPrefix + "/start")
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, "success", res.Request.URL.Query().Get("status"), res.Request.URL.String())
-
-	status := func() map[string]any {
-		res, err := browser.Get(d.url + middleware.DefaultPrefix + "/status")
-		require.NoError(t, err)
-		defer res.Body.Close()
-		var s map[string]any
-		require.NoError(t, json.NewDecoder(res.Body).Decode(&s))
-		return s
-	}
+	status := connectDemo(t, d)
 	require.Equal(t, true, status()["connected"])
 	assert.NotContains(t, status(), "lastDataRefresh")
 

@@ -101,10 +101,17 @@ func healthzURL(addr, program string) (string, error) {
 	if port == "" || port == "0" {
 		return "", fmt.Errorf("healthcheck: -addr %q has no fixed port: give the port %s listens on", addr, program)
 	}
+	return "http://" + net.JoinHostPort(LocalHost(host), port) + "/healthz", nil
+}
+
+// LocalHost is host as a client on the same machine reaches a server
+// listening on it: an unspecified host ("", 0.0.0.0, ::) becomes 127.0.0.1,
+// any other host is returned as it is.
+func LocalHost(host string) string {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
+		return "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
+	return host
 }
 
 // ListenHint says what to do about err, a failed listen on the address

@@ -6,9 +6,10 @@ import (
 )
 
 // Repository is everything the integration stores, as one value: the
-// records, the account locks, the markers of connects in progress and the
-// nonces of connect-flow states. Each role is an interface of its own
-// (RecordStore, AccountLocker, PendingFlowStore, NonceStore) with a contract
+// records, the account locks, the markers of connects in progress, the
+// nonces of connect-flow states and the counts of ownership proofs. Each role
+// is an interface of its own (RecordStore, AccountLocker, PendingFlowStore,
+// NonceStore, AttemptStore) with a contract
 // suite of its own in integration/integrationtest, so a new implementation
 // can be written and tested one role at a time; a host still passes one
 // value. The implementations live in packages named after what they talk to,
@@ -19,6 +20,7 @@ type Repository interface {
 	AccountLocker
 	PendingFlowStore
 	NonceStore
+	AttemptStore
 }
 
 // RecordStore keeps the integration records, one per account and provider.
@@ -36,6 +38,10 @@ type RecordStore interface {
 
 	// ActiveByOffice returns the ACTIVE record that holds officeID, or ErrNotFound.
 	ActiveByOffice(ctx context.Context, provider Provider, officeID string) (Record, error)
+
+	// ActiveOffices returns the office ids of every ACTIVE record of
+	// provider, each once, in no particular order.
+	ActiveOffices(ctx context.Context, provider Provider) ([]string, error)
 
 	// SetStatus moves the account's record to status; ErrNotFound if there is none.
 	SetStatus(ctx context.Context, accountID string, status Status) error

@@ -2,8 +2,9 @@
 // package integration, one per role, so that an implementation of one role
 // can be tested alone: RunRecords (integration.RecordStore), RunLocks
 // (integration.AccountLocker), RunPending (integration.PendingFlowStore, with
-// the records its CompletePending writes) and RunNonces
-// (integration.NonceStore). Run runs all four against an
+// the records its CompletePending writes), RunNonces
+// (integration.NonceStore) and RunAttempts (integration.AttemptStore). Run
+// runs all five against an
 // integration.Repository; integration/memory and integration/postgres pass it.
 package integrationtest
 
@@ -33,6 +34,12 @@ func Run(t *testing.T, open func(t *testing.T) func() integration.Repository) {
 		RunNonces(t, func(t *testing.T) func() integration.NonceStore {
 			another := open(t)
 			return func() integration.NonceStore { return another() }
+		})
+	})
+	t.Run("Attempts", func(t *testing.T) {
+		RunAttempts(t, func(t *testing.T) func() integration.AttemptStore {
+			another := open(t)
+			return func() integration.AttemptStore { return another() }
 		})
 	})
 }

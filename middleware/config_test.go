@@ -145,7 +145,7 @@ func TestMount(t *testing.T) {
 	c.Prefix = "/pms"
 	h, err := middleware.New(c)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/pms/start", "/pms/callback", "/pms/status", "/pms/disconnect"}, h.Paths())
+	assert.Equal(t, []string{"/pms/start", "/pms/callback", "/pms/status", "/pms/disconnect", "/pms/connect"}, h.Paths())
 
 	std := http.NewServeMux()
 	std.HandleFunc("/pms", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "host page") })

@@ -138,7 +138,7 @@ func TestOAuthURLQueryKept(t *testing.T) {
 		rec.Header().Get("Location"))
 }
 
-// Mount and MountMux serve the four routes and leave the rest of the
+// Mount and MountMux serve the five routes and leave the rest of the
 // host's routes alone.
 func TestMount(t *testing.T) {
 	c := validConfig(t)

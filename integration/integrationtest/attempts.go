@@ -102,10 +102,11 @@ func RunAttempts(t *testing.T, newStore func(t *testing.T) func() integration.At
 	t.Run("concurrent reservations across instances", func(t *testing.T) {
 		open := newStore(t)
 		stores := []integration.AttemptStore{open(), open()}
+		// Each case on accounts and offices of its own (the storage is shared).
 		for name, who := range map[string]func(i int) (string, string){
-			"one account": func(i int) (string, string) { return "acct-1", fmt.Sprint("O", i) },
-			"one office":  func(i int) (string, string) { return fmt.Sprint("acct-", i), "D1" },
-			"both":        func(int) (string, string) { return "acct-2", "D2" },
+			"one account": func(i int) (string, string) { return "one-acct", fmt.Sprint("one-acct-O", i) },
+			"one office":  func(i int) (string, string) { return fmt.Sprint("one-office-", i), "one-office-D" },
+			"both":        func(int) (string, string) { return "both-acct", "both-D" },
 		} {
 			t.Run(name, func(t *testing.T) {
 				const n = 50

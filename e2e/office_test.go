@@ -49,16 +49,7 @@ func TestOfficeFormPostgresVault(t *testing.T) {
 func walkOfficeForm(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	ctx := newChromium(t)
 	scan := newLeakScan()
-	loaded := func() {
-		t.Helper()
-		waitPageLoaded(t, ctx)
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		require.NoError(t, err)
-		html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		require.NoError(t, err)
-		scan.text("browser URL", loc)
-		scan.text("page at "+loc, html)
-	}
+	loaded := func() { t.Helper(); loadedScanned(t, ctx, scan) }
 	submit := func(officeID, secretKey string) {
 		t.Helper()
 		do(t, ctx,

@@ -46,16 +46,10 @@ var errBadConnectBody = errors.New("middleware: connect wants a form or JSON wit
 // gets a ConnectBody.
 func (h *Handler) connectOffice(w http.ResponseWriter, r *http.Request, e *entry) {
 	w.Header().Set("Cache-Control", "no-store")
-	if err := h.sameOrigin(r); err != nil {
-		h.jsonError(w, e, http.StatusForbidden, "cross_origin", err)
+	acct, ok := h.sameOriginAccount(w, r, e)
+	if !ok {
 		return
 	}
-	acct, err := h.account(r)
-	if err != nil {
-		h.jsonError(w, e, http.StatusUnauthorized, "not_signed_in", err)
-		return
-	}
-	e.account = acct
 	req, err := readConnectRequest(w, r)
 	if err != nil {
 		h.jsonError(w, e, http.StatusBadRequest, "bad_request", err)

@@ -54,9 +54,14 @@ var crashWays = []crashWay{
 // postOffice posts the setup page's office id form as account on d, with
 // the default office's secret key, and returns the Location it answered.
 func postOffice(t *testing.T, d *demo, account string) (string, error) {
+	return postOfficeKey(t, d, account, mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
+}
+
+// postOfficeKey posts the office id form with officeID and secretKey.
+func postOfficeKey(t *testing.T, d *demo, account, officeID, secretKey string) (string, error) {
 	b := newBrowserClient(t, 90*time.Second)
 	b.SetCookie(d.Base, &http.Cookie{Name: "sikka_demo_account", Value: account, Path: "/"})
-	form := url.Values{"office_id": {mocksikka.DefaultOfficeID}, "secret_key": {mocksikka.DefaultSecretKey}}
+	form := url.Values{"office_id": {officeID}, "secret_key": {secretKey}}
 	resp, err := b.HTTP.PostForm(d.Base+"/agent/setup/pms/connect", form)
 	if err != nil {
 		return "", err

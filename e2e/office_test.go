@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,4 +115,50 @@ func walkOfficeForm(t *testing.T, d *demo, mock *mockSikka, st stores) {
 		t.Logf("leak scan: %d texts", scan.check(t))
 	}
 	assertLogJSON(t, d)
+}
+
+// Hostile input: 50 concurrent wrong secret keys for one account, sent to
+// two demo replicas on one PostgreSQL schema and Vault prefix: exactly 5 are
+// checked and refused (invalid_credentials), the other 45 are refused as
+// too many without being checked, the right key is then refused too, and no
+// key typed reaches a log.
+func TestOfficeFormWrongKeysAcrossReplicas(t *testing.T) {
+	s := newWorld(t, worldOpts{})
+	ds := startReplicas(t, s, 2)
+	const n = 50
+	outcomes := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			loc, err := postOfficeKey(t, ds[i%2], "attacked-account", mocksikka.DefaultOfficeID, fmt.Sprint(officeWrongKey, i))
+			if assert.NoError(t, err) {
+				outcomes[i] = loc
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	count := map[string]int{}
+	for _, o := range outcomes {
+		count[o]++
+	}
+	assert.Equal(t, map[string]int{
+		"/agent/setup/pms?status=error&reason=invalid_credentials": 5,
+		"/agent/setup/pms?status=error&reason=too_many_attempts":   n - 5,
+	}, count)
+	loc, err := postOfficeKey(t, ds[0], "attacked-account", mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
+	require.NoError(t, err)
+	assert.Equal(t, "/agent/setup/pms?status=error&reason=too_many_attempts", loc, "the right key too, for now")
+	assert.Equal(t, 5, s.mock.Count("GET /v4/authorized_practices/"+mocksikka.DefaultOfficeID, ""), "only the checked attempts reached Sikka")
+
+	scan := newLeakScan()
+	for i := range n {
+		scan.secrets("wrong secret key typed", fmt.Sprint(officeWrongKey, i))
+	}
+	scan.text("the other replica's log", ds[1].logs.String())
+	t.Logf("leak scan: %d texts", assertNoLeaks(t, ds[0], s.mock, scan))
 }

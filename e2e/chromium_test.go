@@ -89,6 +89,19 @@ func waitPageLoaded(t *testing.T, ctx context.Context) {
 	require.NoError(t, err, "the setup page did not load the status")
 }
 
+// loadedScanned waits for the setup page (waitPageLoaded) and keeps what
+// the browser got, its URL and its HTML, for the leak scan.
+func loadedScanned(t *testing.T, ctx context.Context, scan *leakScan) {
+	t.Helper()
+	waitPageLoaded(t, ctx)
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	require.NoError(t, err)
+	scan.text("browser URL", loc)
+	scan.text("page at "+loc, html)
+}
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

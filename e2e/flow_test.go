@@ -149,18 +149,7 @@ func (s *storesOn) recordColumns(t *testing.T) []string {
 func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	ctx := newChromium(t)
 	scan := newLeakScan()
-	// loaded waits for the setup page and keeps what the browser got (its
-	// URL and its HTML) for the leak scan.
-	loaded := func() {
-		t.Helper()
-		waitPageLoaded(t, ctx)
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		require.NoError(t, err)
-		html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		require.NoError(t, err)
-		scan.text("browser URL", loc)
-		scan.text("page at "+loc, html)
-	}
+	loaded := func() { t.Helper(); loadedScanned(t, ctx, scan) }
 
 	// 1. Connect and allow.
 	do(t, ctx, chromedp.Navigate(d.URL))

@@ -40,8 +40,9 @@ import (
 // for an account id that cannot name a secret (checked before the code is
 // spent; see CheckAccount); anything else is an internal failure.
 func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, error) {
-	// The steps run in this one function, in this order; Config.StageHook
-	// is called after each (see Stage).
+	// The steps run in this order, here and then in completeConnect (which
+	// ConnectOffice shares); Config.StageHook is called after each (see
+	// Stage).
 	name, err := s.cfg.SecretNames.Name(accountID)
 	if err != nil {
 		return Record{}, fmt.Errorf("%w: %w", ErrInvalidAccountID, err) // as CheckAccount
@@ -55,22 +56,33 @@ func (s *Service) Connect(ctx context.Context, accountID, code string) (Record, 
 		return Record{}, providerError(err)
 	}
 
-	// The keys are live at Sikka from here on (a refresh key until deleted):
-	// a failure revokes both, since nothing will use them.
-	fail := func(err error) (Record, error) {
-		s.revokeKey(ctx, accountID, key.RequestKey, key.Expiry, "connect failed")
-		s.revokeRefreshKey(ctx, accountID, key.RefreshKey, "connect failed")
-		return Record{}, err
-	}
-
 	practices, err := s.cfg.Sikka.AuthorizedPractices(ctx, key.RequestKey)
 	if err != nil {
-		return fail(providerError(err))
+		return s.discardKey(ctx, accountID, key, providerError(err))
 	}
 	practice, ok := pickPractice(practices, key.IssuedTo)
 	if !ok {
-		return fail(ErrNoAuthorizedPractice)
+		return s.discardKey(ctx, accountID, key, ErrNoAuthorizedPractice)
 	}
+	return s.completeConnect(ctx, accountID, name, key, practice)
+}
+
+// discardKey revokes a key Sikka issued for a connect that fails (both keys
+// are live at Sikka: a refresh key until deleted, and nothing will use them)
+// and returns err.
+func (s *Service) discardKey(ctx context.Context, accountID string, key *sikka.Key, err error) (Record, error) {
+	s.revokeKey(ctx, accountID, key.RequestKey, key.Expiry, "connect failed")
+	s.revokeRefreshKey(ctx, accountID, key.RefreshKey, "connect failed")
+	return Record{}, err
+}
+
+// completeConnect is the part of a connect that follows the key: Connect
+// and ConnectOffice share it from StageExchanged on, so both keep the same
+// dual write, crash safety, one-practice-one-account rule and hooks. key was
+// issued to practice; name is the account's secret name. Any failure
+// revokes key unless the account's record may use it after all.
+func (s *Service) completeConnect(ctx context.Context, accountID, name string, key *sikka.Key, practice sikka.Practice) (Record, error) {
+	fail := func(err error) (Record, error) { return s.discardKey(ctx, accountID, key, err) }
 	s.stage(ctx, accountID, StageExchanged)
 
 	// What the secret holds now, read before the lock so that the lock is

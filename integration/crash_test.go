@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parlae/sikka-connect/integration"
+	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 	"github.com/parlae/sikka-connect/sikka"
 )
@@ -32,10 +33,18 @@ func crashAt(stage integration.Stage) func(context.Context, string, integration.
 // it reports whether the connect returned (it did not die).
 func crashConnect(t *testing.T, svc *integration.Service, acct, code string) (returned bool) {
 	t.Helper()
+	return crashRun(t, func() { _, _ = svc.Connect(context.Background(), acct, code) })
+}
+
+// crashRun runs connect (a connect on a service whose StageHook crashes) in
+// a goroutine of its own; it reports whether connect returned (it did not
+// die).
+func crashRun(t *testing.T, connect func()) (returned bool) {
+	t.Helper()
 	done := make(chan bool, 1)
 	go func() {
 		defer func() { done <- returned }()
-		_, _ = svc.Connect(context.Background(), acct, code)
+		connect()
 		returned = true
 	}()
 	select {
@@ -59,76 +68,100 @@ func (e *env) assertNoMarker(acct string) {
 	assert.ErrorIs(e.t, err, integration.ErrNotFound, "the marker of %s is gone", acct)
 }
 
-// Each crash point of a first connect and of a reconnect, recovered by
-// Reconcile (a restarted process): the invariants hold, a reconnecting
-// account keeps its working credentials, and the same account then connects.
+// connectWay is one of the service's two ways to connect an account: by
+// the code of the notes' authorization page (Connect), or by office id and
+// secret key (ConnectOffice, a practice onboarded through the Marketplace).
+type connectWay struct {
+	name    string
+	connect func(e *env, svc *integration.Service, acct string) (integration.Record, error)
+}
+
+func connectWays() []connectWay {
+	return []connectWay{
+		{"code", func(e *env, svc *integration.Service, acct string) (integration.Record, error) {
+			return svc.Connect(context.Background(), acct, e.code())
+		}},
+		{"office", func(_ *env, svc *integration.Service, acct string) (integration.Record, error) {
+			return svc.ConnectOffice(context.Background(), acct, office, mocksikka.DefaultSecretKey)
+		}},
+	}
+}
+
+// Each crash point of a first connect and of a reconnect, by either way,
+// recovered by Reconcile (a restarted process): the invariants hold, a
+// reconnecting account keeps its working credentials, and the same account
+// then connects.
 func TestConnectCrashRecoveredByReconcile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		for _, reconnect := range []bool{false, true} {
-			for _, stage := range integration.Stages() {
-				name := fmt.Sprintf("first/%s", stage)
-				if reconnect {
-					name = fmt.Sprintf("reconnect/%s", stage)
-				}
-				t.Run(name, func(t *testing.T) {
-					e := newEnv(t, b)
-					ctx := context.Background()
-					var before secretstore.Secret
+		for _, way := range connectWays() {
+			for _, reconnect := range []bool{false, true} {
+				for _, stage := range integration.Stages() {
+					name := fmt.Sprintf("%s/first/%s", way.name, stage)
 					if reconnect {
-						rec, err := e.svc.Connect(ctx, "acct-1", e.code())
-						require.NoError(t, err)
-						before, err = e.secrets.Get(ctx, rec.SecretRef)
-						require.NoError(t, err)
+						name = fmt.Sprintf("%s/reconnect/%s", way.name, stage)
 					}
-
-					crashing := e.service(integration.Config{StageHook: crashAt(stage)})
-					require.False(t, crashConnect(t, crashing, "acct-1", e.code()), "the connect died at %s", stage)
-
-					res, err := e.reconciler().Reconcile(ctx)
-					require.NoError(t, err)
-					switch stage {
-					case integration.StageExchanged, integration.StageRecordWritten:
-						assert.Equal(t, integration.ReconcileResult{}, res, "nothing to recover")
-					case integration.StagePending:
-						assert.Equal(t, integration.ReconcileResult{Stale: 1, Cleared: 1}, res)
-					case integration.StageSecretWritten:
-						assert.Equal(t, integration.ReconcileResult{Stale: 1, Undone: 1}, res)
-					}
-					e.assertNoMarker("acct-1")
-					e.assertConsistent("acct-1")
-
-					rec, recErr := e.repo.Get(ctx, "acct-1")
-					switch {
-					case stage == integration.StageRecordWritten:
-						require.NoError(t, recErr)
-						assert.Equal(t, integration.StatusActive, rec.Status, "the connect had finished")
-						sec, err := e.secrets.Get(ctx, rec.SecretRef)
-						require.NoError(t, err)
-						if reconnect {
-							assert.NotEqual(t, before.RequestKey, sec.RequestKey, "the new credentials stay")
-						}
-					case reconnect:
-						require.NoError(t, recErr)
-						assert.Equal(t, integration.StatusActive, rec.Status, "a reconnect that died leaves the account ACTIVE")
-						sec, err := e.secrets.Get(ctx, rec.SecretRef)
-						require.NoError(t, err)
-						assert.Equal(t, before.RequestKey, sec.RequestKey, "with its previous credentials")
-						creds, err := e.svc.Credentials(ctx, "acct-1")
-						require.NoError(t, err)
-						assert.Equal(t, before.RequestKey, creds.RequestKey)
-					default:
-						assert.ErrorIs(t, recErr, integration.ErrNotFound)
-					}
-
-					// The same account connects afterwards.
-					_, err = e.svc.Connect(ctx, "acct-1", e.code())
-					require.NoError(t, err)
-					e.assertConsistent("acct-1")
-					e.assertNoMarker("acct-1")
-				})
+					t.Run(name, func(t *testing.T) { testConnectCrash(t, b, way, reconnect, stage) })
+				}
 			}
 		}
 	})
+}
+
+func testConnectCrash(t *testing.T, b backend, way connectWay, reconnect bool, stage integration.Stage) {
+	e := newEnv(t, b)
+	ctx := context.Background()
+	var before secretstore.Secret
+	if reconnect {
+		rec, err := way.connect(e, e.svc, "acct-1")
+		require.NoError(t, err)
+		before, err = e.secrets.Get(ctx, rec.SecretRef)
+		require.NoError(t, err)
+	}
+
+	crashing := e.service(integration.Config{StageHook: crashAt(stage)})
+	require.False(t, crashRun(t, func() { _, _ = way.connect(e, crashing, "acct-1") }), "the connect died at %s", stage)
+
+	res, err := e.reconciler().Reconcile(ctx)
+	require.NoError(t, err)
+	switch stage {
+	case integration.StageExchanged, integration.StageRecordWritten:
+		assert.Equal(t, integration.ReconcileResult{}, res, "nothing to recover")
+	case integration.StagePending:
+		assert.Equal(t, integration.ReconcileResult{Stale: 1, Cleared: 1}, res)
+	case integration.StageSecretWritten:
+		assert.Equal(t, integration.ReconcileResult{Stale: 1, Undone: 1}, res)
+	}
+	e.assertNoMarker("acct-1")
+	e.assertConsistent("acct-1")
+
+	rec, recErr := e.repo.Get(ctx, "acct-1")
+	switch {
+	case stage == integration.StageRecordWritten:
+		require.NoError(t, recErr)
+		assert.Equal(t, integration.StatusActive, rec.Status, "the connect had finished")
+		sec, err := e.secrets.Get(ctx, rec.SecretRef)
+		require.NoError(t, err)
+		if reconnect {
+			assert.NotEqual(t, before.RequestKey, sec.RequestKey, "the new credentials stay")
+		}
+	case reconnect:
+		require.NoError(t, recErr)
+		assert.Equal(t, integration.StatusActive, rec.Status, "a reconnect that died leaves the account ACTIVE")
+		sec, err := e.secrets.Get(ctx, rec.SecretRef)
+		require.NoError(t, err)
+		assert.Equal(t, before.RequestKey, sec.RequestKey, "with its previous credentials")
+		creds, err := e.svc.Credentials(ctx, "acct-1")
+		require.NoError(t, err)
+		assert.Equal(t, before.RequestKey, creds.RequestKey)
+	default:
+		assert.ErrorIs(t, recErr, integration.ErrNotFound)
+	}
+
+	// The same account connects afterwards.
+	_, err = way.connect(e, e.svc, "acct-1")
+	require.NoError(t, err)
+	e.assertConsistent("acct-1")
+	e.assertNoMarker("acct-1")
 }
 
 // Without waiting for Reconcile, the account's next connect (or a refresh of

@@ -44,3 +44,20 @@ var ErrFlowLost = errors.New("integration: the connect was taken over by a recov
 // already has as many unfinished connect flows as the nonce store keeps. The
 // start route answers 429; the flows free up as they finish or expire.
 var ErrTooManyFlows = errors.New("integration: too many connect flows in progress")
+
+// Errors of ConnectOffice (connecting a practice that onboarded through the
+// Sikka Marketplace). The HTTP layer maps each to a frontend reason.
+var (
+	// ErrOfficeNotAuthorized: Sikka does not list the office among the
+	// practices that authorized the app (it has not onboarded for the app
+	// on the Marketplace, or the office id is wrong), or refuses a key for
+	// it. Reason not_authorized.
+	ErrOfficeNotAuthorized = errors.New("integration: the practice has not authorized the app on Sikka")
+	// ErrInvalidProof: the proof of ownership of the office was refused
+	// (Config.VerifyOffice). Reason invalid_credentials.
+	ErrInvalidProof = errors.New("integration: proof of practice ownership refused")
+	// ErrTooManyAttempts: the account or the office already made
+	// Config.MaxProofFailures refused proofs within ProofFailureWindow; the
+	// proof was not checked. Reason too_many_attempts: try again later.
+	ErrTooManyAttempts = errors.New("integration: too many refused proofs; try again later")
+)

@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -69,4 +70,39 @@ func Example() {
 	// office D36225 key present: true
 	// printed, the key shows: false
 	// REVOKED
+}
+
+// Connect a practice that onboarded through the Sikka Marketplace: the
+// account names its office id and proves it owns it with the practice's
+// secret key. A wrong key is refused, and after 5 refusals in 15 minutes
+// further attempts are refused unchecked.
+func ExampleService_ConnectOffice() {
+	ctx := context.Background()
+	srv := httptest.NewServer(mocksikka.New()) // lists its offices for the default app
+	defer srv.Close()
+	svc, err := integration.NewService(integration.Config{
+		Sikka:   sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(srv.URL)),
+		Secrets: secretmemory.New(),
+		Records: memory.New(),
+	})
+	if err != nil {
+		fmt.Println("config:", err)
+		return
+	}
+
+	_, err = svc.ConnectOffice(ctx, "acct-42", mocksikka.DefaultOfficeID, "not the key")
+	fmt.Println(errors.Is(err, integration.ErrInvalidProof))
+	_, err = svc.ConnectOffice(ctx, "acct-42", "D00000", mocksikka.DefaultSecretKey)
+	fmt.Println(errors.Is(err, integration.ErrOfficeNotAuthorized))
+
+	rec, err := svc.ConnectOffice(ctx, "acct-42", mocksikka.DefaultOfficeID, mocksikka.DefaultSecretKey)
+	if err != nil {
+		fmt.Println("connect:", err)
+		return
+	}
+	fmt.Println(rec.Status, rec.PracticeName, rec.PMSType)
+	// Output:
+	// true
+	// true
+	// ACTIVE Happy Dental Clinic Dentrix
 }

@@ -50,14 +50,16 @@ func keyHash(requestKey string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Stage names a point of Connect, reported to Config.StageHook after the step.
+// Stage names a point of Connect or ConnectOffice, reported to
+// Config.StageHook after the step.
 type Stage string
 
-// The stages of Connect, in order. A process that dies after any of them
+// The stages of Connect and ConnectOffice, in order. A process that dies after any of them
 // leaves a state that Reconcile (or the account's next connect or refresh)
 // recovers.
 const (
-	// StageExchanged: the code was exchanged and the practice read; nothing
+	// StageExchanged: the key was issued (Connect: the code exchanged;
+	// ConnectOffice: the request_key grant) and the practice read; nothing
 	// is written yet.
 	StageExchanged Stage = "exchanged"
 	// StagePending: the account's lock is held and the PendingFlow marker
@@ -71,7 +73,7 @@ const (
 	StageRecordWritten Stage = "record-written"
 )
 
-// Stages lists every Stage in the order Connect reaches them.
+// Stages lists every Stage in the order Connect and ConnectOffice reach them.
 func Stages() []Stage {
 	return []Stage{StageExchanged, StagePending, StageSecretWritten, StageRecordWritten}
 }

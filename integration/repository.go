@@ -6,10 +6,11 @@ import (
 )
 
 // Repository is everything the integration stores, as one value: the
-// records, the account locks, the markers of connects in progress and the
-// nonces of connect-flow states. Each role is an interface of its own
+// records, the account locks, the markers of connects in progress, the
+// nonces of connect-flow states, what Sikka's Data_Refresh reported and the
+// counts of ownership proofs. Each role is an interface of its own
 // (RecordStore, AccountLocker, PendingFlowStore, NonceStore,
-// DataRefreshStore) with a contract suite of its own in
+// DataRefreshStore, AttemptStore) with a contract suite of its own in
 // integration/integrationtest, so a new implementation
 // can be written and tested one role at a time; a host still passes one
 // value. The implementations live in packages named after what they talk to,
@@ -21,6 +22,7 @@ type Repository interface {
 	PendingFlowStore
 	NonceStore
 	DataRefreshStore
+	AttemptStore
 }
 
 // RecordStore keeps the integration records, one per account and provider.
@@ -38,6 +40,10 @@ type RecordStore interface {
 
 	// ActiveByOffice returns the ACTIVE record that holds officeID, or ErrNotFound.
 	ActiveByOffice(ctx context.Context, provider Provider, officeID string) (Record, error)
+
+	// ActiveOffices returns the office ids of every ACTIVE record of
+	// provider, each once, in no particular order.
+	ActiveOffices(ctx context.Context, provider Provider) ([]string, error)
 
 	// SetStatus moves the account's record to status; ErrNotFound if there is none.
 	SetStatus(ctx context.Context, accountID string, status Status) error

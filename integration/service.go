@@ -82,11 +82,35 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Connecting a practice that onboarded through the Sikka Marketplace
+	// (ConnectOffice).
+	//
+	// VerifyOffice decides whether accountID owns p, a practice Sikka lists
+	// as having authorized the app, given the proof the account supplied:
+	// nil accepts, an error wrapping ErrInvalidProof refuses (the refusal
+	// counts against MaxProofFailures), any other error is a failure (not
+	// counted; ConnectOffice returns it). It must neither log nor keep the
+	// proof, nor put it in its error. Default DefaultVerifyOffice (the
+	// proof is the practice's secret key); a host may match the practice's
+	// e-mail or phone against the account's profile instead, or ask an
+	// operator.
+	VerifyOffice func(ctx context.Context, accountID string, p sikka.Practice, proof string) error
+	// MaxProofFailures is how many refused proofs one account, and one
+	// office, may make within ProofFailureWindow; further attempts get
+	// ErrTooManyAttempts with their proof unchecked. Counted in Records (an
+	// AttemptStore), so the limit holds across replicas. Default
+	// DefaultMaxProofFailures (5).
+	MaxProofFailures int
+	// ProofFailureWindow: see MaxProofFailures. Default
+	// DefaultProofFailureWindow (15m).
+	ProofFailureWindow time.Duration
+
 	// PendingTimeout is how old a connect's PendingFlow marker must be
 	// before Reconcile treats the connect as dead and undoes it. Default
 	// DefaultPendingTimeout (2m, twice the middleware's connect timeout).
 	PendingTimeout time.Duration
-	// StageHook, when set, is called synchronously by Connect after each
+	// StageHook, when set, is called synchronously by Connect (and
+	// ConnectOffice) after each
 	// step (see Stage): for tracing, and for tests that stop a connect at a
 	// given point (a crash test kills the process while the hook blocks).
 	// It must not call the Service for the same account (Connect holds the
@@ -175,6 +199,15 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if cfg.PendingTimeout <= 0 {
 		cfg.PendingTimeout = DefaultPendingTimeout
+	}
+	if cfg.VerifyOffice == nil {
+		cfg.VerifyOffice = DefaultVerifyOffice
+	}
+	if cfg.MaxProofFailures <= 0 {
+		cfg.MaxProofFailures = DefaultMaxProofFailures
+	}
+	if cfg.ProofFailureWindow <= 0 {
+		cfg.ProofFailureWindow = DefaultProofFailureWindow
 	}
 	if cfg.CacheStaleness <= 0 {
 		cfg.CacheStaleness = DefaultCacheStaleness

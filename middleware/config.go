@@ -58,10 +58,10 @@ type Config struct {
 	// Account returns the id of the account signed in on r. An error or an
 	// empty id means nobody is: start, status and disconnect answer 401,
 	// and the callback refuses with ErrNotSignedIn (invalid_state). It is
-	// called on every request of the four routes. Required.
+	// called on every request of the five routes. Required.
 	Account func(r *http.Request) (string, error)
 
-	// Prefix is the path under which the four routes are served; it starts
+	// Prefix is the path under which the five routes are served; it starts
 	// with '/' and does not end with one. Default DefaultPrefix.
 	Prefix string
 

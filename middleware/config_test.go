@@ -160,14 +160,14 @@ func TestAuthorizePageFromTheService(t *testing.T) {
 		rec.Header().Get("Location"))
 }
 
-// Mount and MountMux serve the four routes and leave the rest of the
+// Mount and MountMux serve the five routes and leave the rest of the
 // host's routes alone.
 func TestMount(t *testing.T) {
 	c := validConfig(t)
 	c.Prefix = "/pms"
 	h, err := middleware.New(c)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/pms/start", "/pms/callback", "/pms/status", "/pms/disconnect"}, h.Paths())
+	assert.Equal(t, []string{"/pms/start", "/pms/callback", "/pms/status", "/pms/disconnect", "/pms/connect"}, h.Paths())
 
 	std := http.NewServeMux()
 	std.HandleFunc("/pms", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "host page") })

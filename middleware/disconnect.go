@@ -13,16 +13,10 @@ import (
 
 // disconnect disconnects the signed-in account, for same-origin POSTs only.
 func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, e *entry) {
-	if err := h.sameOrigin(r); err != nil {
-		h.jsonError(w, e, http.StatusForbidden, "cross_origin", err)
+	acct, ok := h.sameOriginAccount(w, r, e)
+	if !ok {
 		return
 	}
-	acct, err := h.account(r)
-	if err != nil {
-		h.jsonError(w, e, http.StatusUnauthorized, "not_signed_in", err)
-		return
-	}
-	e.account = acct
 	if err := h.cfg.Service.Disconnect(r.Context(), acct); err != nil {
 		h.jsonError(w, e, http.StatusInternalServerError, ReasonInternal, err)
 		return
@@ -42,7 +36,24 @@ func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, e *entry) {
 	h.json(w, e, http.StatusOK, b)
 }
 
-// errCrossOrigin: a disconnect from another site.
+// sameOriginAccount returns the signed-in account of a POST that changes
+// it (disconnect, connect), or answers 403 cross_origin (sameOrigin) or 401
+// not_signed_in and returns false.
+func (h *Handler) sameOriginAccount(w http.ResponseWriter, r *http.Request, e *entry) (string, bool) {
+	if err := h.sameOrigin(r); err != nil {
+		h.jsonError(w, e, http.StatusForbidden, "cross_origin", err)
+		return "", false
+	}
+	acct, err := h.account(r)
+	if err != nil {
+		h.jsonError(w, e, http.StatusUnauthorized, "not_signed_in", err)
+		return "", false
+	}
+	e.account = acct
+	return acct, true
+}
+
+// errCrossOrigin: a disconnect or connect from another site.
 var errCrossOrigin = errors.New("middleware: cross-origin request refused")
 
 // sameOrigin refuses requests a browser sent from another origin: by

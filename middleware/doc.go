@@ -1,5 +1,5 @@
 // Package middleware is the HTTP side of connecting a practice through
-// Sikka: four routes a host application mounts into its own server (any
+// Sikka: five routes a host application mounts into its own server (any
 // router), which run the flow and leave the domain work to an
 // integration.Service.
 //
@@ -38,6 +38,15 @@
 //     A fetch gets 200 with the StatusBody; an HTML form post
 //     (application/x-www-form-urlencoded or multipart/form-data, without
 //     Accept: application/json) gets 303 to FrontendURL.
+//   - POST connect: connects the signed-in account to a practice that
+//     onboarded through the Sikka Marketplace (Sikka's documented path, no
+//     authorization page), from the form fields or JSON members office_id
+//     and secret_key (Service.ConnectOffice). Same-origin only, as
+//     disconnect. A form post gets 303 to FrontendURL with the outcome
+//     (below); a fetch gets a ConnectBody, {"status":"error",
+//     "reason":"invalid_credentials","message":"…"} with 403 say, or
+//     {"status":"success",…,"connection":{StatusBody}}. The secret key is
+//     never logged nor echoed.
 //
 // The status JSON of a connected account:
 //
@@ -46,7 +55,7 @@
 //
 // and of one that never connected: {"connected":false,"status":"NOT_CONNECTED","message":"Not connected."}.
 //
-// A signed-out request gets 401 (start: text; status, disconnect:
+// A signed-out request gets 401 (start: text; status, disconnect, connect:
 // {"error":"not_signed_in"}). Other methods get 405 with Allow.
 //
 // # Outcomes
@@ -61,6 +70,13 @@
 //	?status=error&reason=already_connected   another account holds the practice
 //	?status=error&reason=provider_unavailable Sikka is down (also error=server_error|temporarily_unavailable)
 //	?status=error&reason=internal            anything else; the log has the cause
+//
+// and POST connect lands on the same page with success, already_connected,
+// provider_unavailable, internal, or one of its own:
+//
+//	?status=error&reason=not_authorized      Sikka does not list the office for the app (404 to a fetch)
+//	?status=error&reason=invalid_credentials the secret key (proof) was refused (403)
+//	?status=error&reason=too_many_attempts   more than 5 refused proofs for the account or office in 15 min (429)
 //
 // Message gives the text the frontend shows for each (the original notes'
 // texts, e.g. "Authorization cancelled. You can try again anytime.");

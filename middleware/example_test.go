@@ -18,7 +18,7 @@ import (
 	"github.com/parlae/sikka-connect/sikka"
 )
 
-// Mount the four routes in a gorilla/mux router. The setup page's "Connect
+// Mount the five routes in a gorilla/mux router. The setup page's "Connect
 // PMS" button links to /agent/setup/pms/start, which sends the browser to
 // Sikka.
 func ExampleMountMux() {
@@ -42,7 +42,7 @@ func ExampleMountMux() {
 	// Output: 302 api.sikkasoft.com/portal/authapp.aspx https://app.parlae.ca/agent/setup/pms/callback
 }
 
-// Mount the four routes in an http.ServeMux, next to the host's own pages.
+// Mount the five routes in an http.ServeMux, next to the host's own pages.
 // The frontend asks the status route what to show.
 func ExampleHandler_Mount() {
 	h, err := middleware.New(middleware.Config{

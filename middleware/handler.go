@@ -23,18 +23,19 @@ const cookiePrefix = "sikka_flow_"
 // answering costs the browser an internal error, not an endless wait.
 const nonceTimeout = 10 * time.Second
 
-// Handler serves the four routes of the connect flow under Config.Prefix:
+// Handler serves the five routes of the connect flow under Config.Prefix:
 //
 //	GET  {prefix}/start       mint a state, set the binding cookie, 302 to Sikka
 //	GET  {prefix}/callback    verify, connect, 302 to the frontend
 //	GET  {prefix}/status      JSON StatusBody of the signed-in account
 //	POST {prefix}/disconnect  disconnect the signed-in account (same origin only)
+//	POST {prefix}/connect     connect by office id and secret key (same origin only)
 //
 // Other paths get 404, other methods 405 with an Allow header. A Handler is
 // safe for concurrent use.
 type Handler struct {
 	cfg        Config
-	paths      [4]string // start, callback, status, disconnect
+	paths      [5]string // start, callback, status, disconnect, connect
 	frontend   string    // FrontendURL, as configured
 	cookiePath string
 	// secureCookies: the binding cookie is Secure (RedirectURI is https).
@@ -60,7 +61,7 @@ func New(cfg Config) (*Handler, error) {
 	for i, k := range cfg.StateKeys {
 		h.cfg.StateKeys[i] = k.withMACs()
 	}
-	for i, name := range []string{"start", "callback", "status", "disconnect"} {
+	for i, name := range []string{"start", "callback", "status", "disconnect", "connect"} {
 		h.paths[i] = cfg.Prefix + "/" + name
 	}
 	redirect, _ := url.Parse(cfg.RedirectURI)
@@ -82,8 +83,9 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// Paths returns the four paths the Handler serves, for routers other than
-// http.ServeMux and gorilla/mux: start, callback, status, disconnect.
+// Paths returns the five paths the Handler serves, for routers other than
+// http.ServeMux and gorilla/mux: start, callback, status, disconnect,
+// connect.
 func (h *Handler) Paths() []string {
 	return h.paths[:]
 }
@@ -109,6 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		route = h.status
 	case h.paths[3]:
 		route, method = h.disconnect, http.MethodPost
+	case h.paths[4]:
+		route, method = h.connectOffice, http.MethodPost
 	default:
 		http.NotFound(w, r)
 		return

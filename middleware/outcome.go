@@ -33,6 +33,19 @@ const (
 	// ReasonInternal: a failure on this side (store, database); the log has
 	// the cause.
 	ReasonInternal = "internal"
+
+	// The reasons of a connect by office id (POST {prefix}/connect) only.
+
+	// ReasonNotAuthorized: Sikka does not list the office among the
+	// practices that authorized the app (not onboarded on the Marketplace,
+	// or a wrong office id).
+	ReasonNotAuthorized = "not_authorized"
+	// ReasonInvalidCredentials: the proof of ownership (by default the
+	// practice's secret key) was refused.
+	ReasonInvalidCredentials = "invalid_credentials"
+	// ReasonTooManyAttempts: too many refused proofs for the account or the
+	// office lately (integration.ErrTooManyAttempts); try again later.
+	ReasonTooManyAttempts = "too_many_attempts"
 )
 
 // Outcome is how one callback ended: what the browser was told (Status,
@@ -56,12 +69,18 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// Message returns the text the frontend shows for a callback outcome, given
-// the status and reason query values of the redirect. Unknown values get the
+// Message returns the text the frontend shows for an outcome, given the
+// status and reason query values of the redirect. Unknown values get the
 // internal-error text. For success it is the short "Successfully
 // connected."; with the practice known (from the status route),
-// SuccessMessage says more.
-func Message(status, reason string) string {
+// SuccessMessage says more. For not_authorized it names the app "this app";
+// MessageFor names it.
+func Message(status, reason string) string { return MessageFor("this app", status, reason) }
+
+// MessageFor is Message naming the app (its name on the Sikka Marketplace,
+// such as "Parlae") where a text mentions it: "This practice has not
+// authorized Parlae on Sikka yet."
+func MessageFor(appName, status, reason string) string {
 	switch status {
 	case StatusSuccess:
 		return "Successfully connected."
@@ -77,6 +96,12 @@ func Message(status, reason string) string {
 		return "This practice is already connected to another account."
 	case ReasonProviderUnavailable:
 		return "Sikka is not responding right now. Please try again in a few minutes."
+	case ReasonNotAuthorized:
+		return "This practice has not authorized " + appName + " on Sikka yet."
+	case ReasonInvalidCredentials:
+		return "The office ID or secret key is not correct."
+	case ReasonTooManyAttempts:
+		return "Too many attempts. Please try again later."
 	}
 	return "Something went wrong on our side. Please try again or contact support."
 }
@@ -99,9 +124,16 @@ func practiceLabel(practice, pms string) string {
 	return practice + " (" + pms + ")"
 }
 
-// connectReason maps an error of integration.Service.Connect to a reason.
+// connectReason maps an error of integration.Service.Connect or
+// ConnectOffice to a reason.
 func connectReason(err error) string {
 	switch {
+	case errors.Is(err, integration.ErrOfficeNotAuthorized):
+		return ReasonNotAuthorized
+	case errors.Is(err, integration.ErrInvalidProof):
+		return ReasonInvalidCredentials
+	case errors.Is(err, integration.ErrTooManyAttempts):
+		return ReasonTooManyAttempts
 	case errors.Is(err, integration.ErrInvalidCode), errors.Is(err, integration.ErrNoAuthorizedPractice):
 		return ReasonInvalidCode
 	case errors.Is(err, integration.ErrAlreadyConnected):

@@ -398,8 +398,9 @@ func (c *Client) AuthorizedPracticesForApp(ctx context.Context) ([]Practice, err
 // office, preferring practice id "1" as PrimaryPractice does. Retried on
 // 429, 5xx and transport failures.
 //
-// Errors: ErrNoSuchPractice (404, no content, or no item of that office,
-// the last two with StatusCode 0; an empty office id), ErrUnauthorized (wrong app id or key),
+// Errors: ErrNoSuchPractice (404, 401/403 with API2007, no content, or no
+// item of that office, the last two with StatusCode 0; an empty office id),
+// ErrUnauthorized (wrong app id or key),
 // ErrRateLimited, ErrUnavailable.
 func (c *Client) AuthorizedPractice(ctx context.Context, officeID string) (*Practice, error) {
 	const op = "AuthorizedPractice"

@@ -45,9 +45,10 @@ var (
 	ErrKeyRejected = errors.New("sikka: request key rejected")
 
 	// ErrNoSuchPractice: AuthorizedPractice found no practice of that office
-	// id among those that authorized the app: Sikka answered 404 or no
-	// content (204, or the API2005 envelope), or its answer did not list
-	// that office. Also returned, without a request, for an empty office id
+	// id among those that authorized the app: Sikka answered 404, 401/403
+	// with API2007 ("not authorized for this practice"), or no content
+	// (204, or the API2005 envelope), or its answer did not list that
+	// office. Also returned, without a request, for an empty office id
 	// or one that cannot be a path segment ("." or "..").
 	ErrNoSuchPractice = errors.New("sikka: no such authorized practice")
 
@@ -234,4 +235,6 @@ func keyRejection(status int, errorCode string) bool {
 const (
 	codeKeyInvalid = "API1004" // 400: request key missing or invalid
 	codeKeyExpired = "API1025" // 400: request key expired
+	// 401: not authorized for this practice (AuthorizedPractice's ErrNoSuchPractice)
+	codePracticeNotAuthorized = "API2007"
 )

@@ -82,7 +82,8 @@ type request struct {
 	// requestKey marks a call that sends a Request-Key header, whose
 	// rejection matches ErrKeyRejected.
 	requestKey bool
-	// notFound, when set, is the sentinel of a 404 answer.
+	// notFound, when set, is the sentinel of a 404 answer, and of a 401 or
+	// 403 with Sikka's API2007 ("not authorized for this practice").
 	notFound error
 	// secrets are scrubbed from error text.
 	secrets scrubber
@@ -321,7 +322,8 @@ func (c *Client) response(r *request, resp *http.Response, data []byte, decode f
 // (or the envelope's http_code) and Sikka's error code.
 func (r *request) classify(e *Error, status int, errorCode string) {
 	e.kind = kindForStatus(status, r.grant)
-	if status == http.StatusNotFound && r.notFound != nil {
+	if r.notFound != nil && (status == http.StatusNotFound ||
+		e.kind == ErrUnauthorized && strings.EqualFold(strings.TrimSpace(errorCode), codePracticeNotAuthorized)) {
 		e.kind = r.notFound
 	}
 	e.keyRejected = r.requestKey && keyRejection(status, errorCode)

@@ -475,7 +475,10 @@ func TestAuthorizedPractice(t *testing.T) {
 		})
 	}
 	absent := map[string]http.HandlerFunc{
-		"404 API2009":            envNotFound.handler(),
+		"404 API2009": envNotFound.handler(),
+		"401 API2007": sheetEnvelope{401, "Unauthorized", "API2007", "Not authorized",
+			"You are not authorized for this practice.", "", ""}.handler(),
+		"403 API2007":            envForbidden.handler(),
 		"204":                    func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) },
 		"API2005 envelope (200)": envNoContent.handler(),
 		"another office listed": func(w http.ResponseWriter, _ *http.Request) {

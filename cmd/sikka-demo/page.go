@@ -8,6 +8,7 @@ import (
 
 	"github.com/parlae/sikka-connect/integration"
 	"github.com/parlae/sikka-connect/middleware"
+	"github.com/parlae/sikka-connect/mocksikka"
 	"github.com/parlae/sikka-connect/secretstore"
 )
 
@@ -46,7 +47,9 @@ var pageHTML string
 var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
 // setupPage is the setup wizard's page, like the frontend of the original
-// notes: the Connect button, the outcome message of ?status=…&reason=…, and
+// notes: the Connect button, the office id form of a practice onboarded
+// through the Sikka Marketplace, the outcome message of
+// ?status=…&reason=… (naming the mock's app, mocksikka.DefaultAppName), and
 // the connection read from the middleware's status JSON.
 type setupPage struct {
 	status interface {
@@ -60,6 +63,7 @@ type pageData struct {
 	Message       string
 	MessageClass  string
 	StartURL      string
+	ConnectURL    string
 	StatusURL     string
 	DisconnectURL string
 	SikkaURL      string
@@ -77,6 +81,7 @@ func (p *setupPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data := pageData{
 		Account:       acct,
 		StartURL:      middleware.DefaultPrefix + "/start",
+		ConnectURL:    middleware.DefaultPrefix + "/connect",
 		StatusURL:     middleware.DefaultPrefix + "/status",
 		DisconnectURL: middleware.DefaultPrefix + "/disconnect",
 		SikkaURL:      p.sikkaURL,
@@ -92,7 +97,7 @@ func (p *setupPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "cancelled":
 		data.Message, data.MessageClass = middleware.Message(status, reason), "warn"
 	case "error":
-		data.Message, data.MessageClass = middleware.Message(status, reason), "err"
+		data.Message, data.MessageClass = middleware.MessageFor(mocksikka.DefaultAppName, status, reason), "err"
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

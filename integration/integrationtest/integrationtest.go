@@ -3,8 +3,9 @@
 // can be tested alone: RunRecords (integration.RecordStore), RunLocks
 // (integration.AccountLocker), RunPending (integration.PendingFlowStore, with
 // the records its CompletePending writes), RunNonces
-// (integration.NonceStore) and RunDataRefresh (integration.DataRefreshStore,
-// with the records it writes on). Run runs them all against an
+// (integration.NonceStore), RunDataRefresh (integration.DataRefreshStore,
+// with the records it writes on) and RunAttempts (integration.AttemptStore).
+// Run runs them all against an
 // integration.Repository; integration/memory and integration/postgres pass it.
 package integrationtest
 
@@ -37,6 +38,12 @@ func Run(t *testing.T, open func(t *testing.T) func() integration.Repository) {
 		RunNonces(t, func(t *testing.T) func() integration.NonceStore {
 			another := open(t)
 			return func() integration.NonceStore { return another() }
+		})
+	})
+	t.Run("Attempts", func(t *testing.T) {
+		RunAttempts(t, func(t *testing.T) func() integration.AttemptStore {
+			another := open(t)
+			return func() integration.AttemptStore { return another() }
 		})
 	})
 }

@@ -140,6 +140,25 @@ func RunRecords(t *testing.T, newRepo func(t *testing.T) integration.RecordStore
 		assert.ErrorIs(t, err, integration.ErrNotFound)
 	})
 
+	t.Run("ActiveOffices", func(t *testing.T) {
+		repo := newRepo(t)
+		got, err := repo.ActiveOffices(ctx, integration.ProviderSikka)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		for acct, office := range map[string]string{"acct-1": "D1", "acct-2": "D2", "acct-3": "D3", "acct-4": "D4"} {
+			_, err := repo.Upsert(ctx, Record(acct, office))
+			require.NoError(t, err)
+		}
+		require.NoError(t, repo.SetStatus(ctx, "acct-3", integration.StatusNeedsReauth))
+		require.NoError(t, repo.SetStatus(ctx, "acct-4", integration.StatusRevoked))
+		got, err = repo.ActiveOffices(ctx, integration.ProviderSikka)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"D1", "D2"}, got, "ACTIVE records only")
+		got, err = repo.ActiveOffices(ctx, integration.Provider("OTHER"))
+		require.NoError(t, err)
+		assert.Empty(t, got, "of that provider only")
+	})
+
 	t.Run("SetStatusAndExpiry", func(t *testing.T) {
 		repo := newRepo(t)
 		assert.ErrorIs(t, repo.SetStatus(ctx, "nobody", integration.StatusRevoked), integration.ErrNotFound)

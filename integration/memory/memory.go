@@ -1,6 +1,7 @@
 // Package memory is an in-process integration.Repository for the demo and for
-// tests: records, account locks, markers of connects in progress and
-// connect-flow nonces (nonces.go). It has the same semantics as
+// tests: records, account locks, markers of connects in progress,
+// connect-flow nonces (nonces.go) and counts of ownership proofs
+// (attempts.go). It has the same semantics as
 // integration/postgres (both pass integration/integrationtest); its locks
 // only exclude holders in this process, and a restart forgets everything
 // (flows in progress then end with invalid_state, never with a replay).
@@ -31,7 +32,8 @@ type Repository struct {
 	locks   map[string]chan struct{}           // held account locks
 	now     func() time.Time
 
-	nonces nonces // under a lock of its own
+	nonces   nonces   // under a lock of its own
+	attempts attempts // under a lock of its own (attempts.go)
 }
 
 var _ integration.Repository = (*Repository)(nil)
@@ -114,6 +116,22 @@ func (m *Repository) ActiveByOffice(ctx context.Context, provider integration.Pr
 		}
 	}
 	return integration.Record{}, integration.ErrNotFound
+}
+
+// ActiveOffices implements integration.Repository.
+func (m *Repository) ActiveOffices(ctx context.Context, provider integration.Provider) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, r := range m.records {
+		if r.Status == integration.StatusActive && r.Provider == provider {
+			out = append(out, r.OfficeID)
+		}
+	}
+	return out, nil
 }
 
 // SetStatus implements integration.Repository.

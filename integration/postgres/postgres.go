@@ -3,7 +3,8 @@
 // stdlib): everything the integration stores in PostgreSQL is here. Records
 // live in the table pms_integrations; markers of connects in progress
 // (integration.PendingFlow) in pms_pending_flows; the nonces of connect-flow
-// states in sikka_state_nonces (nonces.go). Locks are PostgreSQL advisory
+// states in sikka_state_nonces (nonces.go); the counts of ownership proofs
+// in pms_connect_attempts (attempts.go). Locks are PostgreSQL advisory
 // locks keyed by schema and account, so they exclude holders in every process
 // sharing the database and schema.
 //
@@ -51,6 +52,9 @@ type Repository struct {
 	db        *sqlx.DB
 	holders   atomic.Int64 // account locks held through this repository
 	lastSweep atomic.Int64 // unix nanoseconds of the last nonce sweep by this Repository
+	// lastAttemptSweep: unix microseconds (attempts' clock) of the last
+	// sweep of pms_connect_attempts by this Repository (attempts.go).
+	lastAttemptSweep atomic.Int64
 }
 
 var _ integration.Repository = (*Repository)(nil)
@@ -169,6 +173,17 @@ func (p *Repository) ActiveByOffice(ctx context.Context, provider integration.Pr
 		return integration.Record{}, fmt.Errorf("postgres: find active record by office: %w", err)
 	}
 	return normalize(r), nil
+}
+
+// ActiveOffices implements integration.Repository.
+func (p *Repository) ActiveOffices(ctx context.Context, provider integration.Provider) ([]string, error) {
+	var out []string
+	err := p.db.SelectContext(ctx, &out, `SELECT DISTINCT office_id FROM pms_integrations
+		WHERE provider = $1 AND status = 'ACTIVE'`, provider)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list active offices: %w", err)
+	}
+	return out, nil
 }
 
 // SetStatus implements integration.Repository.

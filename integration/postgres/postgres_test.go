@@ -238,7 +238,7 @@ func TestExportedMigrationsAreTheAppliedOnes(t *testing.T) {
 	integrationtest.Run(t, func(t *testing.T) func() integration.Repository {
 		// Each subtest empties the host-migrated schema rather than making
 		// another, so the files above are the only schema there is.
-		_, err := own.ExecContext(ctx, "TRUNCATE pms_integrations, pms_pending_flows, sikka_state_nonces")
+		_, err := own.ExecContext(ctx, "TRUNCATE pms_integrations, pms_pending_flows, sikka_state_nonces, pms_connect_attempts")
 		require.NoError(t, err)
 		return func() integration.Repository { return postgres.New(own) }
 	})

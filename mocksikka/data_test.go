@@ -1,10 +1,10 @@
 package mocksikka_test
 
 import (
-	"os"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -559,36 +560,50 @@ func (s *Server) writeSegmentsLocked(c *call, page pageRequest, segs []segment, 
 	}
 	lo, hi, env := c.pageEnvelope(page, total)
 	base := c.baseURL()
-	items := make([]byte, 0, (hi-lo)*64*len(plan)/4+2)
-	first := true
-	for _, g := range segs {
-		n := g.len()
-		if lo >= n {
-			lo, hi = lo-n, hi-n
-			continue
-		}
-		e := newEncoder(plan, base, g.d.practiceID)
-		for i := max(lo, 0); i < min(hi, n); i++ {
-			if !first {
-				items = append(items, ',')
-			}
-			first = false
-			var ev *dataEvent
-			if g.events != nil {
-				ev = &g.events[g.row(i)]
-			}
-			items = e.appendRow(items, g.t, g.row(i), ev)
-		}
-		lo, hi = 0, hi-n
-		if hi <= 0 {
-			break
-		}
-	}
-	s.mu.Unlock()
-	env.rawItems = items
 	env.ExecutionTime = strconv.FormatInt(time.Since(began).Milliseconds(), 10)
-	c.json(http.StatusOK, env)
+	env.appendItems = func(b []byte) []byte {
+		first := true
+		for _, g := range segs {
+			n := g.len()
+			if lo >= n {
+				lo, hi = lo-n, hi-n
+				continue
+			}
+			e := newEncoder(plan, base, g.d.practiceID)
+			for i := max(lo, 0); i < min(hi, n); i++ {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				var ev *dataEvent
+				if g.events != nil {
+					ev = &g.events[g.row(i)]
+				}
+				b = e.appendRow(b, g.t, g.row(i), ev)
+			}
+			lo, hi = 0, hi-n
+			if hi <= 0 {
+				break
+			}
+		}
+		return b
+	}
+	bp := dataBuffers.Get().(*[]byte)
+	body := append(env.appendJSON((*bp)[:0]), '\n')
+	s.mu.Unlock()
+	c.send(http.StatusOK, body)
+	if cap(body) <= maxPooledDataBuffer {
+		*bp = body
+		dataBuffers.Put(bp)
+	}
 }
+
+// dataBuffers recycles the buffers data answers are encoded into, up to maxPooledDataBuffer.
+var dataBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledDataBuffer is the largest buffer dataBuffers keeps (a full page of get_all patients
+// fits).
+const maxPooledDataBuffer = 32 << 20
 
 // availableSlots computes appointments_available_slots for d: every half hour from 08:00 to
 // 17:00 on the business days from startdate to enddate (default: today and the six days

@@ -1,0 +1,110 @@
+package mocksikka_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parlae/sikka-connect/mocksikka"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fixtureJSON is a user's fixture: one new patient with an appointment, and a change to an
+// existing patient.
+const fixtureJSON = `{"office_id":"D36225","practice_id":"1","replace":%s,
+ "patients":[{"patient_id":"900001","firstname":"Test","lastname":"Patient","email":"test.patient@example.com"},
+             {"patient_id":"1001","firstname":"Renamed"}],
+ "appointments":[{"patient_id":"900001","date":"2026-02-11T00:00:00","time":"10:30","length":"60","operatory":"OP-1","provider_id":"DR1","status":"Scheduled"}]}`
+
+func fixture(t *testing.T, replace string) mocksikka.DataFixture {
+	t.Helper()
+	var f mocksikka.DataFixture
+	require.NoError(t, json.Unmarshal([]byte(fmt.Sprintf(fixtureJSON, replace)), &f))
+	return f
+}
+
+// A fixture given as an option extends the generated data (adding rows, changing the fields
+// it gives of rows whose id exists) or, with replace, is the whole data.
+func TestDataFixtureOption(t *testing.T) {
+	e := newDataEnv(t, mocksikka.WithDataFixture(fixture(t, "false")))
+	l := e.get("patients?limit=5000").list(t)
+	assert.Len(t, l.Items, mocksikka.DefaultDataPatients+1)
+	p := e.get("patients?patient_id=900001").list(t).Items[0]
+	assert.Equal(t, "Test", p["firstname"])
+	assert.Equal(t, "900001", p["guarantor_id"], "a new patient is its own guarantor")
+	assert.Equal(t, "1", p["practice_id"])
+	renamed := e.get("patients?patient_id=1001").list(t).Items[0]
+	assert.Equal(t, "Renamed", renamed["firstname"])
+	assert.NotEmpty(t, renamed["lastname"], "fields not given are kept")
+	a := e.get("appointments?patient_id=900001").list(t).Items
+	require.Len(t, a, 1)
+	assert.Equal(t, "Test Patient", a[0]["patient_name"])
+	assert.Equal(t, "50601", a[0]["appointment_sr_no"], "the next number")
+
+	r := newDataEnv(t, mocksikka.WithDataFixture(fixture(t, "true")))
+	assert.Equal(t, "2", r.get("patients").list(t).TotalCount)
+	assert.Equal(t, "1", r.get("appointments").list(t).TotalCount)
+	assert.Equal(t, http.StatusNoContent, r.get("transactions").status)
+}
+
+// LoadDataFixtures reads a file of one fixture or an array; unknown tables or fields are
+// errors naming them, and New refuses a fixture for a practice that is not configured.
+func TestDataFixtureFile(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.json")
+	require.NoError(t, os.WriteFile(one, []byte(fmt.Sprintf(fixtureJSON, "false")), 0o600))
+	fs, err := mocksikka.LoadDataFixtures(one)
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Len(t, fs[0].Tables["patients"], 2)
+
+	arr := filepath.Join(dir, "arr.json")
+	require.NoError(t, os.WriteFile(arr, []byte("["+fmt.Sprintf(fixtureJSON, "false")+`,{"office_id":"D48213","practice_id":"2","providers":[{"provider_id":"ZZZ"}]}]`), 0o600))
+	fs, err = mocksikka.LoadDataFixtures(arr)
+	require.NoError(t, err)
+	require.Len(t, fs, 2)
+
+	for body, want := range map[string]string{
+		`{"office_id":"D36225","patients":[{"patient_id":"1","shoe_size":"9","hat":"x"}]}`: "hat, shoe_size",
+		`{"office_id":"D36225","pets":[{}]}`:                                               "pets",
+		`{"office_id":"D36225","patients":[{"patient_id":1}]}`:                             "string",
+		`{"practice_id":"1"}`: "office_id",
+	} {
+		bad := filepath.Join(dir, "bad.json")
+		require.NoError(t, os.WriteFile(bad, []byte(body), 0o600))
+		_, err := mocksikka.LoadDataFixtures(bad)
+		assert.ErrorContains(t, err, want, body)
+	}
+	f := fixture(t, "false")
+	f.OfficeID = "X00000"
+	assert.Panics(t, func() { mocksikka.New(mocksikka.WithDataFixture(f)) })
+}
+
+// POST /_mock/data loads a fixture until the next Reset; errors name the unknown fields.
+func TestDataFixtureAdmin(t *testing.T) {
+	e := newDataEnv(t)
+	r := e.do("POST", "/_mock/data", fmt.Sprintf(fixtureJSON, "false"))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var counts map[string]int
+	require.NoError(t, json.Unmarshal(r.body, &counts))
+	assert.Equal(t, mocksikka.DefaultDataPatients+1, counts["patients"])
+	assert.Equal(t, "Test", e.get("patients?patient_id=900001").list(t).Items[0]["firstname"])
+
+	m := e.do("POST", "/_mock/data", `{"office_id":"D36225","patients":[{"shoe_size":"9"}]}`).envelope(t, http.StatusBadRequest)
+	assert.Equal(t, "API1026", m["error_code"])
+	assert.Contains(t, m["long_message"], "shoe_size")
+	m = e.do("POST", "/_mock/data", `{"office_id":"D36225","practice_id":"9","patients":[]}`).envelope(t, http.StatusNotFound)
+	assert.Equal(t, "API2009", m["error_code"])
+
+	e.mock.Reset()
+	e.key = e.officeKey()["request_key"]
+	assert.Equal(t, http.StatusNoContent, e.get("patients?patient_id=900001").status, "Reset drops it")
+
+	err := e.mock.LoadData(mocksikka.DataFixture{OfficeID: "D36225", Tables: map[string][]map[string]string{"claims": {{"claim_sr_no": "1", "x": "y"}}}})
+	assert.True(t, errors.Is(err, mocksikka.ErrInvalid))
+}

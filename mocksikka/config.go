@@ -39,6 +39,14 @@ type Config struct {
 	// EmptyListOK, when true, answers an empty list 200 with items [] instead of 204; see
 	// WithEmptyListOK.
 	EmptyListOK bool `json:"empty_list_ok,omitempty"`
+	// DataSeed, when set, is the seed of the synthetic practice data; see WithDataSeed.
+	DataSeed *int64 `json:"data_seed,omitempty"`
+	// DataPatients and DataAppointments are each practice's sizes (0: the defaults); see
+	// WithDataSize.
+	DataPatients     int `json:"data_patients,omitempty"`
+	DataAppointments int `json:"data_appointments,omitempty"`
+	// DataFixtures are applied to the generated data; see DataFixture and WithDataFixture.
+	DataFixtures []DataFixture `json:"data_fixtures,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -111,6 +119,15 @@ func (c Config) Options() []Option {
 	}
 	if c.EmptyListOK {
 		opts = append(opts, WithEmptyListOK(true))
+	}
+	if c.DataSeed != nil {
+		opts = append(opts, WithDataSeed(*c.DataSeed))
+	}
+	if c.DataPatients != 0 || c.DataAppointments != 0 {
+		opts = append(opts, WithDataSize(c.DataPatients, c.DataAppointments))
+	}
+	if len(c.DataFixtures) > 0 {
+		opts = append(opts, WithDataFixture(c.DataFixtures...))
 	}
 	return opts
 }

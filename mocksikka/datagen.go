@@ -39,7 +39,7 @@ func WithDataSeed(seed int64) Option {
 }
 
 // WithDataSize sets how many patients and appointments each practice's synthetic data has
-// (defaults DefaultDataPatients, DefaultDataAppointments; 0 keeps a default). The other tables
+// (defaults DefaultDataPatients, DefaultDataAppointments; 0 keeps the size in force). The other tables
 // follow: about one transaction per completed appointment and a third as many payments, claims
 // for insured patients' recent visits, a treatment plan and a medical note for about a fifth of
 // the patients, one balance per patient. More appointments than the schedule holds (eight
@@ -47,7 +47,14 @@ func WithDataSeed(seed int64) Option {
 // date, per operatory added) add operatories. New panics on a negative size or one above
 // MaxDataRows.
 func WithDataSize(patients, appointments int) Option {
-	return func(c *config) { c.data.patients, c.data.appointments = patients, appointments }
+	return func(c *config) {
+		if patients != 0 {
+			c.data.patients = patients
+		}
+		if appointments != 0 {
+			c.data.appointments = appointments
+		}
+	}
 }
 
 // WithDataFixture applies fixtures to the generated data of their practices, in order, when

@@ -175,9 +175,9 @@
 //     is_main_office is "True" for practice "1", and each *_href is the absolute
 //     /v4/<endpoint>?practice_id=<id>.
 //
-// GET /v4/authorized_practices, /v4/practices and the data endpoints count in the key's request_count;
-// request_key_info does not. Times are UTC, written without a zone ("2026-02-10T04:00:28");
-// expires_in is "<n> second(s)".
+// GET /v4/authorized_practices, /v4/practices and the data endpoints count in the key's
+// request_count; request_key_info does not. Times are UTC, written without a zone
+// ("2026-02-10T04:00:28"); expires_in is "<n> second(s)".
 //
 // Header names are case-insensitive. Wherever a request key is taken (every route above but
 // POST /v4/request_key, DELETE /v4/refresh_key and the consent page; authorized_practices

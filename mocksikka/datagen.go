@@ -40,11 +40,11 @@ func WithDataSeed(seed int64) Option {
 
 // WithDataSize sets how many patients and appointments each practice's synthetic data has
 // (defaults DefaultDataPatients, DefaultDataAppointments; 0 keeps the size in force). The other tables
-// follow: about one transaction per completed appointment and a third as many payments, claims
-// for insured patients' recent visits, a treatment plan and a medical note for about a fifth of
-// the patients, one balance per patient. More appointments than the schedule holds (eight
-// operatories' worth of business hours from 180 days before to 60 days after the mock clock's
-// date, per operatory added) add operatories. New panics on a negative size or one above
+// follow: about one transaction per completed appointment and half as many payments, claims
+// for insured patients' recent visits, a treatment plan for about a fifth of the patients, a
+// medical note for a quarter of the visits, one balance per patient. Appointments fill business
+// days from appointments/8 days (at least 30, at most 180) before the mock clock's date to a
+// third as many after it; eight operatories, or more when the appointments need them. New panics on a negative size or one above
 // MaxDataRows.
 func WithDataSize(patients, appointments int) Option {
 	return func(c *config) {
@@ -127,6 +127,8 @@ type generator struct {
 	cols       map[string][]string // reused row buffers by table
 	procedures []procedure
 	days       map[int]string      // day(n), remembered
+	pastDays   int                 // the schedule's reach before today
+	futureDays int                 // and after it
 	amounts    map[[2]int64]string // amount(cents, decimals), remembered
 }
 
@@ -199,11 +201,12 @@ var (
 	apptStatuses = []string{"Scheduled", "Confirmed", "Left Message", "Arrived", "Completed", "Cancelled", "Broken"}
 )
 
-// Schedule shape: business hours 08:00-17:00 in half hours, Monday to Friday.
+// Schedule shape: business hours 08:00-17:00 in half hours, Monday to Friday, from pastDays
+// before today to futureDays after it (generator fields: pastDays = appointments/8 between 30
+// and maxPastDays, futureDays a third of it), so that a small practice still has a busy day.
 const (
-	dayUnits   = 18
-	pastDays   = 180
-	futureDays = 60
+	dayUnits    = 18
+	maxPastDays = 180 // the schedule reaches back at most this many days
 )
 
 func newGenerator(p Practice, seed int64, now time.Time) *generator {
@@ -297,6 +300,8 @@ func addRow(t *table, vals []string) {
 }
 
 func (g *generator) run(d *practiceData, nPatients, nAppts int) {
+	g.pastDays = min(max(nAppts/8, 30), maxPastDays)
+	g.futureDays = g.pastDays / 3
 	g.genProviders(d, nPatients)
 	g.genOperatories(d, nAppts)
 	g.genPatientCore(nPatients)
@@ -375,7 +380,7 @@ func emailDomain(p Practice) string {
 
 func (g *generator) genOperatories(d *practiceData, nAppts int) {
 	bizDays := 0
-	for n := -pastDays; n <= futureDays; n++ {
+	for n := -g.pastDays; n <= g.futureDays; n++ {
 		if wd := g.today.AddDate(0, 0, n).Weekday(); wd != time.Saturday && wd != time.Sunday {
 			bizDays++
 		}
@@ -443,11 +448,11 @@ func (g *generator) genPatientCore(n int) {
 	}
 }
 
-// schedule places the appointments on the calendar: business days from pastDays before to
-// futureDays after today, 08:00-17:00, no two in one operatory slot.
+// schedule places the appointments on the calendar: business days from g.pastDays before to
+// g.futureDays after today, 08:00-17:00, no two in one operatory slot.
 func (g *generator) schedule(n int) {
 	var days []int
-	for k := -pastDays; k <= futureDays; k++ {
+	for k := -g.pastDays; k <= g.futureDays; k++ {
 		if wd := g.today.AddDate(0, 0, k).Weekday(); wd != time.Saturday && wd != time.Sunday {
 			days = append(days, k)
 		}
@@ -873,7 +878,7 @@ func (g *generator) genPatients(d *practiceData) {
 		put(sc, v, "fee_no", "1")
 		put(sc, v, "guarantor_first_name", pt.gFirst)
 		put(sc, v, "guarantor_last_name", pt.gLast)
-		created := -pastDays - 30 - g.rng.IntN(3000)
+		created := -g.pastDays - 30 - g.rng.IntN(3000)
 		if pt.hasVisit && pt.firstVisit < created {
 			created = pt.firstVisit
 		}
@@ -935,7 +940,7 @@ func (g *generator) genPatients(d *practiceData) {
 			put(ps, v, "tooth_from", tooth)
 			put(ps, v, "tooth_to", tooth)
 			put(ps, v, "description", pr.desc)
-			entry := -g.rng.IntN(pastDays)
+			entry := -g.rng.IntN(g.pastDays)
 			put(ps, v, "entry_date", g.day(entry))
 			var est int64
 			if pt.insurer != "" {
@@ -947,7 +952,7 @@ func (g *generator) genPatients(d *practiceData) {
 			status := pick(g, []string{"created", "created", "accepted", "rejected"})
 			put(ps, v, "treatment_plan_status", status)
 			if status == "accepted" {
-				put(ps, v, "procedure_date", g.day(1+g.rng.IntN(futureDays)))
+				put(ps, v, "procedure_date", g.day(1+g.rng.IntN(g.futureDays)))
 			}
 			put(ps, v, "created_by", pt.provider)
 			put(ps, v, "last_updated_by", g.stamp(entry, 15, 0, 0))

@@ -110,7 +110,7 @@ const (
 
 // fieldSpec is one field of an answer's items.
 type fieldSpec struct {
-	key      string // `"name":`
+	key      string // `,"name":`; the first field's without the comma
 	kind     fieldKind
 	col      int    // fkCol: the column; fkHref: the column the link ends with
 	path     string // fkHref: "/v4/patients?patient_id="
@@ -181,7 +181,10 @@ func fieldPlan(ep *dataEndpoint, sc *tableSchema, def, all []string, fieldsParam
 	}
 	plan := make([]fieldSpec, 0, len(names))
 	for _, n := range names {
-		fs := fieldSpec{key: strconv.Quote(n) + ":"}
+		fs := fieldSpec{key: "," + strconv.Quote(n) + ":"}
+		if len(plan) == 0 {
+			fs.key = fs.key[1:]
+		}
 		switch c, ok := sc.col[n]; {
 		case ok:
 			fs.kind, fs.col = fkCol, c
@@ -241,11 +244,9 @@ func newEncoder(plan []fieldSpec, base, practiceID string) *encoder {
 	return e
 }
 
-// appendRow writes row r of t as a JSON object; ev is its practice_events entry, if any.
-func (e *encoder) appendRow(b []byte, t *table, r int, ev *dataEvent) []byte {
-	n := len(t.sc.cols)
-	ends := t.ends[r*n : r*n+n]
-	row := t.rows[r]
+// appendRow writes a row (its values back to back, and where each ends) as a JSON object; ev is
+// its practice_events entry, if any.
+func (e *encoder) appendRow(b []byte, row string, ends []uint16, ev *dataEvent) []byte {
 	val := func(c int) string {
 		start := 0
 		if c > 0 {
@@ -256,13 +257,17 @@ func (e *encoder) appendRow(b []byte, t *table, r int, ev *dataEvent) []byte {
 	b = append(b, '{')
 	for i := range e.plan {
 		f := &e.plan[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
 		b = append(b, f.key...)
 		switch f.kind {
 		case fkCol:
-			b = appendJSONString(b, val(f.col))
+			v := val(f.col)
+			if jsonPlain(v) {
+				b = append(b, '"')
+				b = append(b, v...)
+				b = append(b, '"')
+			} else {
+				b = appendJSONString(b, v)
+			}
 		case fkHref:
 			id := val(f.col)
 			suffix := ""
@@ -546,7 +551,9 @@ func (s *Server) dataHandler(ep *dataEndpoint) func(*call) {
 }
 
 // writeSegmentsLocked answers with the page of the rows of segs in the list envelope (204
-// when there is none). The caller holds s.mu; it is released once the items are encoded.
+// when there is none). The caller holds s.mu: it copies the page's rows (their strings never
+// change; their ends may) and releases it, then encodes and sends the answer in parts, so
+// that the client reads while the rest is encoded.
 func (s *Server) writeSegmentsLocked(c *call, page pageRequest, segs []segment, plan []fieldSpec, began time.Time) {
 	total := 0
 	for _, g := range segs {
@@ -560,50 +567,76 @@ func (s *Server) writeSegmentsLocked(c *call, page pageRequest, segs []segment, 
 	}
 	lo, hi, env := c.pageEnvelope(page, total)
 	base := c.baseURL()
+	type part struct {
+		enc  *encoder
+		n    int      // columns
+		rows []string // the rows of the page in this segment
+		ends []uint16 // len(rows)*n
+		evs  []*dataEvent
+	}
+	var parts []part
+	for _, g := range segs {
+		n := g.len()
+		if lo >= n {
+			lo, hi = lo-n, hi-n
+			continue
+		}
+		cols := len(g.t.sc.cols)
+		p := part{enc: newEncoder(plan, base, g.d.practiceID), n: cols}
+		from, to := max(lo, 0), min(hi, n)
+		p.rows = make([]string, 0, to-from)
+		p.ends = make([]uint16, 0, (to-from)*cols)
+		for i := from; i < to; i++ {
+			r := g.row(i)
+			p.rows = append(p.rows, g.t.rows[r])
+			p.ends = append(p.ends, g.t.ends[r*cols:r*cols+cols]...)
+			if g.events != nil {
+				p.evs = append(p.evs, &g.events[r])
+			}
+		}
+		parts = append(parts, p)
+		lo, hi = 0, hi-n
+		if hi <= 0 {
+			break
+		}
+	}
+	s.mu.Unlock()
+
 	env.ExecutionTime = strconv.FormatInt(time.Since(began).Milliseconds(), 10)
+	c.begin(http.StatusOK)
 	env.appendItems = func(b []byte) []byte {
 		first := true
-		for _, g := range segs {
-			n := g.len()
-			if lo >= n {
-				lo, hi = lo-n, hi-n
-				continue
-			}
-			e := newEncoder(plan, base, g.d.practiceID)
-			for i := max(lo, 0); i < min(hi, n); i++ {
+		for _, p := range parts {
+			for i, row := range p.rows {
 				if !first {
 					b = append(b, ',')
 				}
 				first = false
 				var ev *dataEvent
-				if g.events != nil {
-					ev = &g.events[g.row(i)]
+				if p.evs != nil {
+					ev = p.evs[i]
 				}
-				b = e.appendRow(b, g.t, g.row(i), ev)
-			}
-			lo, hi = 0, hi-n
-			if hi <= 0 {
-				break
+				b = p.enc.appendRow(b, row, p.ends[i*p.n:i*p.n+p.n], ev)
+				if len(b) >= dataFlushBytes {
+					c.write(b)
+					b = b[:0]
+				}
 			}
 		}
 		return b
 	}
 	bp := dataBuffers.Get().(*[]byte)
-	body := append(env.appendJSON((*bp)[:0]), '\n')
-	s.mu.Unlock()
-	c.send(http.StatusOK, body)
-	if cap(body) <= maxPooledDataBuffer {
-		*bp = body
-		dataBuffers.Put(bp)
-	}
+	b := append(env.appendJSON((*bp)[:0]), '\n')
+	c.write(b)
+	*bp = b[:0]
+	dataBuffers.Put(bp)
 }
 
-// dataBuffers recycles the buffers data answers are encoded into, up to maxPooledDataBuffer.
-var dataBuffers = sync.Pool{New: func() any { return new([]byte) }}
+// dataFlushBytes is how much of a data answer is encoded before it is sent on.
+const dataFlushBytes = 64 << 10
 
-// maxPooledDataBuffer is the largest buffer dataBuffers keeps (a full page of get_all patients
-// fits).
-const maxPooledDataBuffer = 32 << 20
+// dataBuffers recycles the buffers data answers are encoded into (each about dataFlushBytes).
+var dataBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2*dataFlushBytes); return &b }}
 
 // availableSlots computes appointments_available_slots for d: every half hour from 08:00 to
 // 17:00 on the business days from startdate to enddate (default: today and the six days

@@ -126,13 +126,23 @@ func (c *call) json(status int, v any) {
 
 // send answers with body, a JSON document already encoded.
 func (c *call) send(status int, body []byte) {
+	c.begin(status)
+	c.write(body)
+}
+
+// begin starts a JSON answer with status; its body follows in one or more calls of write.
+func (c *call) begin(status int) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	c.e.Status = status
-	c.sent += len(body)
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(body)
+}
+
+// write sends part of the body of an answer begun with begin.
+func (c *call) write(b []byte) {
+	c.sent += len(b)
+	_, _ = c.w.Write(b)
 }
 
 // fail answers with the error envelope; more_information points to the mock's documentation.

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,21 +124,26 @@ func BenchmarkDataPatientsPage(b *testing.B) {
 
 // BenchmarkDataMemory: the heap the data of one practice with 100,000 patients and 200,000
 // appointments (and the tables that follow them) holds, as HeapInuse after a GC with the data
-// minus before it (metric heap-MB; goal ≤ 300), and the time to generate it (ns/op; goal ≤ 3 s).
+// minus before it (metric heap-MB; goal ≤ 300), and the time to generate it (ns/op, wall; goal
+// ≤ 3 s) with the CPU time the process spent meanwhile (cpu-s, user + system, the GC's too),
+// which a busy machine inflates less than wall time.
 func BenchmarkDataMemory(b *testing.B) {
 	mock := mocksikka.New(mocksikka.WithClock(time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)),
 		mocksikka.WithDataSize(benchPatients, benchAppointments))
 	var rows int
 	var heap float64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		mock.Reset()
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		cpu0 := processCPU()
 		b.StartTimer()
 		counts := mock.DataCounts(mocksikka.DefaultOfficeID, "1")
 		b.StopTimer()
+		cpu += processCPU() - cpu0
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		heap = float64(after.HeapInuse-before.HeapInuse) / (1 << 20)
@@ -148,5 +154,15 @@ func BenchmarkDataMemory(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(heap, "heap-MB")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s")
 	b.ReportMetric(float64(rows), "rows")
+}
+
+// processCPU is this process's user + system CPU time (getrusage).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -22,7 +22,7 @@ type dataEndpoint struct {
 	required   string              // a parameter the endpoint requires (400 API1020 without it)
 }
 
-// s is the filters every person-linked endpoint takes (sheet section 5, S).
+// personFilters are the filters every person-linked endpoint takes (sheet section 5, S).
 var personFilters = map[string][]string{"patient_id": {"patient_id"}, "guarantor_id": {"guarantor_id"}, "provider_id": {"provider_id"}}
 
 // with returns personFilters plus more.
@@ -353,8 +353,9 @@ type dataQuery struct {
 	practiceID       string // "" for every practice of the office
 	eq               []colFilter
 	dateCol          string
-	fromDay, thruDay string // yyyy-mm-dd, inclusive; "" unbounded
-	search           string // lowercased
+	fromDay, thruDay string   // yyyy-mm-dd, inclusive; "" unbounded
+	search           string   // lowercased
+	searchCols       []string // the columns search looks in
 }
 
 // colFilter keeps rows whose value in any of cols equals value, ignoring case.
@@ -390,7 +391,7 @@ func (c *call) parseDataQuery(ep *dataEndpoint) (dataQuery, bool) {
 		}
 	}
 	if v := q.Get("search"); v != "" && ep.search != nil {
-		dq.search = strings.ToLower(v)
+		dq.search, dq.searchCols = strings.ToLower(v), ep.search
 	}
 	if len(ep.dates) > 0 {
 		dq.dateCol = ep.dates[0]
@@ -445,9 +446,8 @@ func (dq *dataQuery) match(t *table, r int) bool {
 		}
 	}
 	if dq.search != "" {
-		ep := dataEndpoints["patients"]
 		found := false
-		for _, col := range ep.search {
+		for _, col := range dq.searchCols {
 			if strings.Contains(strings.ToLower(t.get(r, col)), dq.search) {
 				found = true
 				break
@@ -465,7 +465,7 @@ func (dq *dataQuery) filtered() bool {
 	return len(dq.eq) > 0 || dq.search != "" || dq.fromDay != "" || dq.thruDay != ""
 }
 
-// select returns the rows of t that pass.
+// selectRows returns the rows of t that pass.
 func (dq *dataQuery) selectRows(d *practiceData, t *table) segment {
 	if !dq.filtered() {
 		return segment{d: d, t: t, all: true}

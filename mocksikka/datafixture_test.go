@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -107,4 +108,34 @@ func TestDataFixtureAdmin(t *testing.T) {
 
 	err := e.mock.LoadData(mocksikka.DataFixture{OfficeID: "D36225", Tables: map[string][]map[string]string{"claims": {{"claim_sr_no": "1", "x": "y"}}}})
 	assert.True(t, errors.Is(err, mocksikka.ErrInvalid))
+}
+
+// The config file's data_seed, data_patients, data_appointments and data_fixtures set the data
+// as the options do; a fixture naming an unknown field fails LoadConfig.
+func TestDataConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mock.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"data_seed":5,"data_patients":20,"data_appointments":30,
+		"data_fixtures":[{"office_id":"D36225","patients":[{"patient_id":"77","firstname":"Conf"}]}]}`), 0o600))
+	c, err := mocksikka.LoadConfig(path)
+	require.NoError(t, err)
+	e := newDataEnv(t, c.Options()...)
+	assert.Equal(t, "21", e.get("patients").list(t).TotalCount)
+	assert.Equal(t, "30", e.get("appointments").list(t).TotalCount)
+	assert.Equal(t, "Conf", e.get("patients?patient_id=77").list(t).Items[0]["firstname"])
+	seeded := newDataEnv(t, mocksikka.WithDataSeed(5), mocksikka.WithDataSize(20, 30))
+	noHrefs := func(m map[string]string) map[string]string {
+		for k := range m {
+			if strings.HasSuffix(k, "href") {
+				delete(m, k)
+			}
+		}
+		return m
+	}
+	assert.Equal(t, noHrefs(seeded.get("patients?patient_id=1001").list(t).Items[0]),
+		noHrefs(e.get("patients?patient_id=1001").list(t).Items[0]), "data_seed 5 is WithDataSeed(5)")
+
+	require.NoError(t, os.WriteFile(path, []byte(`{"data_fixtures":[{"office_id":"D36225","patients":[{"wings":"2"}]}]}`), 0o600))
+	_, err = mocksikka.LoadConfig(path)
+	assert.ErrorContains(t, err, "wings")
 }

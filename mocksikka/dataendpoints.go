@@ -233,14 +233,27 @@ func idPlain(s string) bool {
 // encoder writes items of one practice's table with a field plan.
 type encoder struct {
 	plan   []fieldSpec
-	base   string // scheme://host[prefix]
-	suffix string // &practice_id=<id>
-	plain  bool   // base and suffix need no escaping
+	base   string   // scheme://host[prefix]
+	suffix string   // &practice_id=<id>
+	plain  bool     // base and suffix need no escaping
+	open   []string // per field: its key and opening quote, and for a link the link up to the id
+	close  []string // per link field: what follows the id, closing quote included
 }
 
 func newEncoder(plan []fieldSpec, base, practiceID string) *encoder {
 	e := &encoder{plan: plan, base: base, suffix: "&practice_id=" + url.QueryEscape(practiceID)}
 	e.plain = jsonPlain(base) && jsonPlain(e.suffix)
+	e.open, e.close = make([]string, len(plan)), make([]string, len(plan))
+	for i, f := range plan {
+		e.open[i] = f.key + `"`
+		if f.kind == fkHref {
+			e.open[i] += base + f.path
+			e.close[i] = `"`
+			if f.practice {
+				e.close[i] = e.suffix + `"`
+			}
+		}
+	}
 	return e
 }
 
@@ -257,36 +270,40 @@ func (e *encoder) appendRow(b []byte, row string, ends []uint16, ev *dataEvent) 
 	b = append(b, '{')
 	for i := range e.plan {
 		f := &e.plan[i]
-		b = append(b, f.key...)
 		switch f.kind {
 		case fkCol:
 			v := val(f.col)
 			if jsonPlain(v) {
-				b = append(b, '"')
+				b = append(b, e.open[i]...)
 				b = append(b, v...)
 				b = append(b, '"')
 			} else {
+				b = append(b, f.key...)
 				b = appendJSONString(b, v)
 			}
+			continue
 		case fkHref:
 			id := val(f.col)
-			suffix := ""
-			if f.practice {
-				suffix = e.suffix
-			}
 			switch {
-			case id == "":
-				b = append(b, `""`...)
-			case e.plain && idPlain(id):
-				b = append(b, '"')
-				b = append(b, e.base...)
-				b = append(b, f.path...)
+			case id != "" && e.plain && idPlain(id):
+				b = append(b, e.open[i]...)
 				b = append(b, id...)
-				b = append(b, suffix...)
-				b = append(b, '"')
-			default:
+				b = append(b, e.close[i]...)
+				continue
+			case id != "":
+				suffix := ""
+				if f.practice {
+					suffix = e.suffix
+				}
+				b = append(b, f.key...)
 				b = appendJSONString(b, e.base+f.path+url.QueryEscape(id)+suffix)
+				continue
 			}
+		}
+		b = append(b, f.key...)
+		switch f.kind {
+		case fkHref: // no id: no link
+			b = append(b, `""`...)
 		case fkLoaded:
 			b = appendJSONString(b, ev.when.UTC().Format(sikkaTime))
 		case fkFlag:

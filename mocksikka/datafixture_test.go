@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,17 @@ func TestDataFixtureAdmin(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.body, &counts))
 	assert.Equal(t, mocksikka.DefaultDataPatients+1, counts["patients"])
 	assert.Equal(t, "Test", e.get("patients?patient_id=900001").list(t).Items[0]["firstname"])
+
+	// values that need escaping come back as given, in JSON and in links
+	odd := map[string]string{"patient_id": "a b&c/\"d\"", "firstname": "Zoë \"Z\"", "lastname": "O'Brien\\\n<b>"}
+	body, _ := json.Marshal(map[string]any{"office_id": "D36225", "patients": []map[string]string{odd}})
+	require.Equal(t, http.StatusOK, e.do("POST", "/_mock/data", body).status)
+	got := e.get("patients?limit=5000").list(t).Items
+	last := got[len(got)-1]
+	for k, v := range odd {
+		assert.Equal(t, v, last[k], k)
+	}
+	assert.Equal(t, e.srv.URL+"/v4/patients?patient_id="+url.QueryEscape(odd["patient_id"])+"&practice_id=1", last["href"])
 
 	m := e.do("POST", "/_mock/data", `{"office_id":"D36225","patients":[{"shoe_size":"9"}]}`).envelope(t, http.StatusBadRequest)
 	assert.Equal(t, "API1026", m["error_code"])

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parlae/sikka-connect/mocksikka"
@@ -150,4 +152,39 @@ func TestDataConfigFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(`{"data_fixtures":[{"office_id":"D36225","patients":[{"wings":"2"}]}]}`), 0o600))
 	_, err = mocksikka.LoadConfig(path)
 	assert.ErrorContains(t, err, "wings")
+}
+
+// Reads of a page and changes to the data at the same time (run with -race): every answer is
+// whole and valid, the changes land.
+func TestDataConcurrentReadsAndChanges(t *testing.T) {
+	e := newDataEnv(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				req, _ := http.NewRequest("GET", e.srv.URL+"/v4/patients?limit=5000&fields=get_all", nil)
+				req.Header.Set("Request-Key", e.key)
+				resp, err := e.hc.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				var env struct{ Items []map[string]string }
+				err = json.NewDecoder(resp.Body).Decode(&env)
+				resp.Body.Close()
+				assert.NoError(t, err, "reader %d", g)
+				assert.GreaterOrEqual(t, len(env.Items), mocksikka.DefaultDataPatients)
+			}
+		}()
+	}
+	for i := range 20 {
+		err := e.mock.LoadData(mocksikka.DataFixture{OfficeID: mocksikka.DefaultOfficeID, Tables: map[string][]map[string]string{
+			"patients": {{"patient_id": "1001", "firstname": "Changed" + strconv.Itoa(i)}, {"firstname": "New"}},
+		}})
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	assert.Equal(t, "Changed19", e.get("patients?patient_id=1001").list(t).Items[0]["firstname"])
+	assert.Equal(t, strconv.Itoa(mocksikka.DefaultDataPatients+20), e.get("patients").list(t).TotalCount)
 }

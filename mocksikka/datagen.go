@@ -44,7 +44,9 @@ func WithDataSeed(seed int64) Option {
 // for insured patients' recent visits, a treatment plan for about a fifth of the patients, a
 // medical note for a quarter of the visits, one balance per patient. Appointments fill business
 // days from appointments/8 days (at least 30, at most 180) before the mock clock's date to a
-// third as many after it; eight operatories, or more when the appointments need them. New panics on a negative size or one above
+// third as many after it; eight operatories, or more when the appointments need them. The data
+// is made under the mock's lock when it is first read: that request, and any other meanwhile,
+// waits for it (about 3 s for 100,000 patients and 200,000 appointments; 226 MB of heap). New panics on a negative size or one above
 // MaxDataRows.
 func WithDataSize(patients, appointments int) Option {
 	return func(c *config) {

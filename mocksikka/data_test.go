@@ -235,6 +235,19 @@ func TestDataFilters(t *testing.T) {
 		m := e.get(bad).envelope(t, http.StatusBadRequest)
 		assert.Equal(t, "API1026", m["error_code"], bad)
 	}
+	descriptions := func(path string) []string {
+		var out []string
+		for _, it := range e.get(path).list(t).Items {
+			out = append(out, it["description"])
+		}
+		return out
+	}
+	assert.ElementsMatch(t, []string{"Courtesy Adjustment", "Insurance Write-off Adjustment"}, descriptions("payment_types?is_adjustment_type=true"))
+	assert.ElementsMatch(t, []string{"Insurance Check Payment", "ERA Payment by EFT", "Insurance Write-off Adjustment"}, descriptions("payment_types?is_insurance_type=true"))
+	assert.Equal(t, []string{"Credit Card Payment"}, descriptions("payment_types?are_credit_card_details_required=true"))
+	assert.Equal(t, http.StatusNoContent, e.get("payment_types?is_debit_adjustment_type=true").status)
+	assert.Equal(t, "API1026", e.get("payment_types?is_insurance_type=false").envelope(t, http.StatusBadRequest)["error_code"])
+
 	m := e.get("operatories").envelope(t, http.StatusBadRequest)
 	assert.Equal(t, "API1020", m["error_code"])
 	assert.Contains(t, m["long_message"], "cust_id")

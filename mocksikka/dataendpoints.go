@@ -1,6 +1,7 @@
 package mocksikka
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,13 +14,14 @@ import (
 // dataEndpoint is one GET /v4/<name> data list: the table it reads and its documented filters.
 type dataEndpoint struct {
 	name       string
-	table      string              // stored table; "" for a computed one (slots, events)
-	idParam    string              // the query parameter that selects one row (its href)
-	filters    map[string][]string // query parameter → columns it matches (any of them), whole value ignoring case
-	dates      []string            // date_filter_on choices; the first is the default
-	search     []string            // columns the search parameter looks in
-	dataInsert bool                // answers carry Data-Insert: completed
-	required   string              // a parameter the endpoint requires (400 API1020 without it)
+	table      string                                // stored table; "" for a computed one (slots, events)
+	idParam    string                                // the query parameter that selects one row (its href)
+	filters    map[string][]string                   // query parameter → columns it matches (any of them), whole value ignoring case
+	dates      []string                              // date_filter_on choices; the first is the default
+	search     []string                              // columns the search parameter looks in
+	dataInsert bool                                  // answers carry Data-Insert: completed
+	required   string                                // a parameter the endpoint requires (400 API1020 without it)
+	flags      map[string]func(t *table, r int) bool // parameters that accept only "true": the rows they keep
 }
 
 // personFilters are the filters every person-linked endpoint takes (sheet section 5, S).
@@ -75,7 +77,13 @@ var dataEndpoints = map[string]*dataEndpoint{
 		filters: with(one("claim_sr_no", "claim_status", "claim_status_2", "claim_tag")),
 		dates:   []string{"claim_sent_date", "claim_payment_date", "on_hold_date", "resent_date", "creation_date"}},
 	"payment_types": {name: "payment_types", table: tblPaymentTypes, idParam: "code",
-		filters: map[string][]string{"code": {"code"}, "customer_id": {"cust_id"}}},
+		filters: map[string][]string{"code": {"code"}, "customer_id": {"cust_id"}},
+		flags: map[string]func(t *table, r int) bool{ // by the generated descriptions
+			"is_adjustment_type":               descriptionHas("Adjustment"),
+			"is_debit_adjustment_type":         descriptionHas("Debit Adjustment"),
+			"is_insurance_type":                descriptionHas("Insurance", "ERA"),
+			"are_credit_card_details_required": descriptionHas("Credit Card"),
+		}},
 	"operatories": {name: "operatories", table: tblOperatories, required: "cust_id",
 		filters: one("cust_id", "is_hidden")},
 	"patient_balance": {name: "patient_balance", table: tblBalances, idParam: "patient_id",
@@ -91,6 +99,14 @@ var dataEndpoints = map[string]*dataEndpoint{
 		dates:   []string{"date", "procedure_date"}},
 	"practice_variables": {name: "practice_variables", table: tblVariables, idParam: "service_item",
 		filters: one("service_name", "service_item")},
+}
+
+// descriptionHas keeps the rows whose description contains one of words.
+func descriptionHas(words ...string) func(t *table, r int) bool {
+	return func(t *table, r int) bool {
+		d := t.get(r, "description")
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(d, w) })
+	}
 }
 
 // slotsSchema is the computed appointments_available_slots table.
@@ -373,6 +389,7 @@ type dataQuery struct {
 	fromDay, thruDay string   // yyyy-mm-dd, inclusive; "" unbounded
 	search           string   // lowercased
 	searchCols       []string // the columns search looks in
+	keep             []func(t *table, r int) bool
 }
 
 // colFilter keeps rows whose value in any of cols equals value, ignoring case.
@@ -395,16 +412,19 @@ func (c *call) parseDataQuery(ep *dataEndpoint) (dataQuery, bool) {
 			"The find parameter (RQL) is not implemented by mocksikka; use the endpoint's own filters (patient_id, status, startdate…).")
 		return dq, false
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range ep.filters {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(ep.filters)) {
 		if v := q.Get(name); v != "" {
 			dq.eq = append(dq.eq, colFilter{cols: ep.filters[name], value: v})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(ep.flags)) {
+		switch v := q.Get(name); v {
+		case "":
+		case "true":
+			dq.keep = append(dq.keep, ep.flags[name])
+		default:
+			c.fail(http.StatusBadRequest, codeParamInvalid, "Invalid Parameter", name+" accepts only true.")
+			return dq, false
 		}
 	}
 	if v := q.Get("search"); v != "" && ep.search != nil {
@@ -462,6 +482,11 @@ func (dq *dataQuery) match(t *table, r int) bool {
 			return false
 		}
 	}
+	for _, keep := range dq.keep {
+		if !keep(t, r) {
+			return false
+		}
+	}
 	if dq.search != "" {
 		found := false
 		for _, col := range dq.searchCols {
@@ -479,7 +504,7 @@ func (dq *dataQuery) match(t *table, r int) bool {
 
 // filtered reports whether the query keeps only some rows.
 func (dq *dataQuery) filtered() bool {
-	return len(dq.eq) > 0 || dq.search != "" || dq.fromDay != "" || dq.thruDay != ""
+	return len(dq.eq) > 0 || len(dq.keep) > 0 || dq.search != "" || dq.fromDay != "" || dq.thruDay != ""
 }
 
 // selectRows returns the rows of t that pass.

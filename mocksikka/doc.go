@@ -106,7 +106,9 @@
 //	                              invoice_number payment_procedure_link_id; dates
 //	claims                        claim_sr_no claim_status claim_status_2 claim_tag patient_id
 //	                              guarantor_id provider_id; dates
-//	payment_types                 code customer_id
+//	payment_types                 code customer_id, and is_adjustment_type,
+//	                              is_debit_adjustment_type, is_insurance_type,
+//	                              are_credit_card_details_required (only "true")
 //	patient_balance               patient_id customer_id
 //	treatment_plans               treatment_plan_sr_no procedure_code treatment_plan_status
 //	                              claim_sr_no patient_id guarantor_id provider_id; dates

@@ -221,6 +221,17 @@ func TestDataFilters(t *testing.T) {
 	for _, it := range l.Items {
 		assert.Contains(t, strings.ToLower(it["firstname"]+it["lastname"]+it["email"]+it["preferred_name"]), strings.ToLower(p["lastname"]))
 	}
+	var visited map[string]string
+	for _, it := range patients.Items {
+		if it["last_visit"] != "" {
+			visited = it
+			break
+		}
+	}
+	require.NotNil(t, visited)
+	for _, it := range e.get("patients?limit=5000&last_visit=" + visited["last_visit"][:10]).list(t).Items {
+		assert.Equal(t, visited["last_visit"], it["last_visit"], "a date matches that day's timestamp")
+	}
 	l = e.get("patients?email=" + url.QueryEscape(p["email"])).list(t)
 	require.Len(t, l.Items, 1)
 	assert.Equal(t, p, l.Items[0])

@@ -392,7 +392,8 @@ type dataQuery struct {
 	keep             []func(t *table, r int) bool
 }
 
-// colFilter keeps rows whose value in any of cols equals value, ignoring case.
+// colFilter keeps rows whose value in any of cols equals value, ignoring case; a date value
+// (yyyy-mm-dd) also matches a timestamp of that day ("2026-02-10T00:00:00").
 type colFilter struct {
 	cols  []string
 	value string
@@ -463,7 +464,8 @@ func (dq *dataQuery) match(t *table, r int) bool {
 	for _, f := range dq.eq {
 		ok := false
 		for _, col := range f.cols {
-			if strings.EqualFold(t.get(r, col), f.value) {
+			v := t.get(r, col)
+			if strings.EqualFold(v, f.value) || len(f.value) == 10 && len(v) == len(sikkaTime) && v[10] == 'T' && v[:10] == f.value {
 				ok = true
 				break
 			}

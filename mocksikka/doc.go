@@ -119,9 +119,10 @@
 //
 // Items carry Sikka's default fields in the order of its examples; fields=a,b adds fields,
 // fields=get_all gives every documented field, lightweight=true&fields=a,b only a and b; an
-// unknown field name is 400 API1026 naming it. Filters compare whole values ignoring case;
-// several filters must all hold; parameters an endpoint does not document are ignored, as
-// Sikka's clients send extra ones; find (RQL) answers 501 MOCK5001. "dates" are startdate and
+// unknown field name is 400 API1026 naming it. Filters compare whole values ignoring case (a
+// date yyyy-mm-dd matches that day's timestamps); several filters must all hold; parameters
+// an endpoint does not document are ignored, as Sikka's clients send extra ones; find (RQL)
+// answers 501 MOCK5001. "dates" are startdate and
 // enddate (yyyy-mm-dd, inclusive) on the field date_filter_on names, whose first documented
 // value is the default (appointments: date; transactions: transaction_date; claims:
 // claim_sent_date; treatment_plans: procedure_date; medical_notes: date); another value, or a

@@ -284,7 +284,10 @@ func TestDataIDsConsistent(t *testing.T) {
 	appts := idsOf("appointments?limit=5000", "appointment_sr_no")
 	assert.Len(t, patients, mocksikka.DefaultDataPatients)
 	assert.Equal(t, patients, idsOf("patient_balance?limit=5000", "patient_id"))
+	inactive := idsOf("providers?status=inactive", "provider_id")
+	assert.Len(t, inactive, 1, "one provider has left the practice")
 	for _, a := range e.get("appointments?limit=5000&fields=operatory").list(t).Items {
+		assert.False(t, inactive[a["provider_id"]], "an appointment with an inactive provider")
 		assert.True(t, patients[a["patient_id"]], a["patient_id"])
 		assert.True(t, patients[a["guarantor_id"]], a["guarantor_id"])
 		assert.True(t, providers[a["provider_id"]], a["provider_id"])

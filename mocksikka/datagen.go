@@ -319,7 +319,7 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 	t := d.tables[tblProviders]
 	sc := t.sc
 	seen := map[string]bool{}
-	for i := range n {
+	for i := range n + 1 { // the last one has left the practice: Inactive, with no appointment
 		kind := "Provider"
 		if i%2 == 1 {
 			kind = "Hygienist"
@@ -335,7 +335,11 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 			id = strings.ToUpper(first[:1]+last[:2]) + strconv.Itoa(k)
 		}
 		seen[id] = true
-		g.providers = append(g.providers, genProvider{id, first, last, kind})
+		status := "Inactive"
+		if i < n {
+			status = "Active"
+			g.providers = append(g.providers, genProvider{id, first, last, kind})
+		}
 		v := g.row(sc)
 		put(sc, v, "provider_id", id)
 		put(sc, v, "firstname", first)
@@ -355,7 +359,7 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 		put(sc, v, "speciality", spec)
 		put(sc, v, "specialty_code", code)
 		put(sc, v, "practice_id", g.p.PracticeID)
-		put(sc, v, "status", "Active")
+		put(sc, v, "status", status)
 		put(sc, v, "national_provider_identifier", strconv.Itoa(1000000000+g.rng.IntN(900000000)))
 		put(sc, v, "email", strings.ToLower(first+"."+last)+"@"+emailDomain(g.p))
 		put(sc, v, "birthdate", g.day(-365*(30+g.rng.IntN(30))))

@@ -70,9 +70,9 @@
 // DefaultDataSeed), the sizes (WithDataSize, -data-patients, -data-appointments; defaults 250
 // patients and 600 appointments) and the mock clock's date as "today": the same seed and date
 // give the same bytes. Patients (households share a guarantor, who is a patient), six or more
-// providers (dentists and hygienists), operatories, appointments on business days around
-// today (by default 75 days before to 25 after; see WithDataSize) between 08:00 and 17:00
-// (past ones mostly Completed,
+// active providers (dentists and hygienists) and an inactive one, operatories, appointments on
+// business days around today (by default 75 days before to 25 after; see WithDataSize) between
+// 08:00 and 17:00 (past ones mostly Completed,
 // future ones Scheduled or Confirmed; never two in one operatory slot), a transaction per
 // completed appointment and payments, claims for insured patients' recent visits, treatment
 // plans, medical notes, payment types, insurance plan coverage, practice variables (the

@@ -72,9 +72,8 @@
 // give the same bytes. Patients (households share a guarantor, who is a patient), six or more
 // active providers (dentists and hygienists) and an inactive one, operatories, appointments on
 // business days around today (by default 75 days before to 25 after; see WithDataSize) between
-// 08:00 and 17:00 (past ones mostly Completed,
-// future ones Scheduled or Confirmed; never two in one operatory slot), a transaction per
-// completed appointment and payments, claims for insured patients' recent visits, treatment
+// 08:00 and 17:00 (past ones mostly Completed, future ones Scheduled or Confirmed; never two in
+// one operatory slot), a transaction per completed appointment and payments, claims for insured patients' recent visits, treatment
 // plans, medical notes, payment types, insurance plan coverage, practice variables (the
 // "Appointment Status" values appointments use) and a balance per patient. Every value is a
 // string as Sikka sends it ("2026-02-10T00:00:00", "10:30", "24.0000", "True"), "" when empty;

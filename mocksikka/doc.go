@@ -65,20 +65,20 @@
 //
 // # Practice data
 //
-// Each configured practice has a synthetic data set, made at its first use after New or Reset
-// (so a test that reads no data pays nothing) from a seed (WithDataSeed, -data-seed; default
+// Each configured practice has a synthetic data set, made at its first use after New or Reset (so a
+// test that reads no data pays nothing) from a seed (WithDataSeed, -data-seed; default
 // DefaultDataSeed), the sizes (WithDataSize, -data-patients, -data-appointments; defaults 250
-// patients and 600 appointments) and the mock clock's date as "today": the same seed and date
-// give the same bytes. Patients (households share a guarantor, who is a patient), six or more
-// active providers (dentists and hygienists) and an inactive one, operatories, appointments on
-// business days around today (by default 75 days before to 25 after; see WithDataSize) between
-// 08:00 and 17:00 (past ones mostly Completed, future ones Scheduled or Confirmed; never two in
-// one operatory slot), a transaction per completed appointment and payments, claims for insured patients' recent visits, treatment
-// plans, medical notes, payment types, insurance plan coverage, practice variables (the
-// "Appointment Status" values appointments use) and a balance per patient. Every value is a
-// string as Sikka sends it ("2026-02-10T00:00:00", "10:30", "24.0000", "True"), "" when empty;
-// ids agree across endpoints. Names, e-mail addresses (example.com) and phone numbers
-// (555) are invented.
+// patients and 600 appointments) and the mock clock's date as "today": the same seed and date give
+// the same bytes. Patients (households share a guarantor, who is a patient), six or more active
+// providers (dentists and hygienists) and an inactive one, operatories, appointments on business
+// days around today (by default 75 days before to 25 after; see WithDataSize) between 08:00 and
+// 17:00 (past ones mostly Completed, future ones Scheduled or Confirmed; never two in one operatory
+// slot), a transaction per completed appointment and payments, claims for insured patients' recent
+// visits, treatment plans, medical notes, payment types, insurance plan coverage, practice
+// variables (the "Appointment Status" values appointments use) and a balance per patient. Every
+// value is a string as Sikka sends it ("2026-02-10T00:00:00", "10:30", "24.0000", "True"), "" when
+// empty; ids agree across endpoints. Names, e-mail addresses (example.com) and phone numbers (555)
+// are invented.
 //
 // A fixture (DataFixture: WithDataFixture, -data-fixture FILE, config "data_fixtures", or POST
 // /_mock/data until the next Reset) extends the data (rows with an existing id change the

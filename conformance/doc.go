@@ -1,5 +1,5 @@
 // Package conformance is a test suite, and nothing else: it states the facts of Sikka's own
-// documentation (docs/SIKKA_API.md, sections 2, 3, 4, 6, 7, 8 and 9) as Go tests that talk plain
+// documentation (docs/SIKKA_API.md, sections 2, 3, 4, 5, 6, 7, 8 and 9) as Go tests that talk plain
 // net/http to a base URL, so that they judge the wire itself and neither the mock nor the
 // sikka client can grade its own homework.
 //

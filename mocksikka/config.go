@@ -51,6 +51,14 @@ type Config struct {
 	// WritebackDelay is how long writebacks stay pending ("30s"); absent keeps
 	// DefaultWritebackDelay, "0s" processes them at once. See WithWritebackDelay.
 	WritebackDelay *Duration `json:"writeback_delay,omitempty"`
+	// DataSeed, when set, is the seed of the synthetic practice data; see WithDataSeed.
+	DataSeed *int64 `json:"data_seed,omitempty"`
+	// DataPatients and DataAppointments are each practice's sizes (0: the defaults); see
+	// WithDataSize.
+	DataPatients     int `json:"data_patients,omitempty"`
+	DataAppointments int `json:"data_appointments,omitempty"`
+	// DataFixtures are applied to the generated data; see DataFixture and WithDataFixture.
+	DataFixtures []DataFixture `json:"data_fixtures,omitempty"`
 }
 
 // LoadConfig reads and checks a JSON configuration file. Unknown fields, invalid or duplicate
@@ -130,6 +138,15 @@ func (c Config) Options() []Option {
 	opts = append(opts, c.webhookOptions()...)
 	if c.WritebackDelay != nil {
 		opts = append(opts, WithWritebackDelay(time.Duration(*c.WritebackDelay)))
+	}
+	if c.DataSeed != nil {
+		opts = append(opts, WithDataSeed(*c.DataSeed))
+	}
+	if c.DataPatients != 0 || c.DataAppointments != 0 {
+		opts = append(opts, WithDataSize(c.DataPatients, c.DataAppointments))
+	}
+	if len(c.DataFixtures) > 0 {
+		opts = append(opts, WithDataFixture(c.DataFixtures...))
 	}
 	return opts
 }

@@ -101,16 +101,29 @@ func newSchema(name, id, event string) *tableSchema {
 func isHrefField(name string) bool { return name == "href" || strings.HasSuffix(name, "_href") }
 
 // table holds the rows of one table of one practice.
+//
+// Ids are found without a map entry for the common case of generated data: while rows
+// 0..denseN-1 have the ids denseBase, denseBase+1, …, an id in that range is its row. Any
+// other id is in byID.
 type table struct {
-	sc     *tableSchema
-	rows   []string         // each row's values, back to back
-	ends   []uint16         // len(rows)*len(sc.cols): end of each value within its row
-	byID   map[string]int32 // id → row index (when sc.id is set)
-	nextID int64            // the id insertRowLocked gives next: above every numeric id seen
+	sc        *tableSchema
+	rows      []string         // each row's values, back to back
+	ends      []uint16         // len(rows)*len(sc.cols): end of each value within its row
+	byID      map[string]int32 // id → row index, for the ids outside the dense run
+	denseBase int64            // the id of row 0 when denseN > 0
+	denseN    int              // rows 0..denseN-1 have ids denseBase+row
+	nextID    int64            // the id insertRowLocked gives next: above every numeric id seen
+	arena     strings.Builder  // where rows are written: one allocation for many rows
 }
 
 func newTable(sc *tableSchema) *table {
 	return &table{sc: sc, byID: map[string]int32{}, nextID: 1}
+}
+
+// reserve makes room for n more rows.
+func (t *table) reserve(n int) {
+	t.rows = slices.Grow(t.rows, n)
+	t.ends = slices.Grow(t.ends, n*len(t.sc.cols))
 }
 
 // len returns the number of rows.
@@ -156,12 +169,21 @@ func (t *table) record(r int) map[string]string {
 
 // find returns the row whose id is id.
 func (t *table) find(id string) (int, bool) {
+	if t.denseN > 0 && len(id) > 0 && id[0] != '0' && id[0] != '+' {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n >= t.denseBase && n < t.denseBase+int64(t.denseN) {
+			return int(n - t.denseBase), true
+		}
+	}
 	r, ok := t.byID[id]
 	return int(r), ok
 }
 
-// pack joins vals (one per column) into a row string and writes their ends into ends.
-func pack(vals []string, ends []uint16) (string, error) {
+// arenaChunk is the size of the blocks rows are written into.
+const arenaChunk = 256 << 10
+
+// pack joins vals (one per column) into a row string and writes their ends into ends. The
+// row is a slice of t.arena, which only ever grows, so rows already written never change.
+func (t *table) pack(vals []string, ends []uint16) (string, error) {
 	n := 0
 	for _, v := range vals {
 		n += len(v)
@@ -169,20 +191,23 @@ func pack(vals []string, ends []uint16) (string, error) {
 	if n > maxRowBytes {
 		return "", fmt.Errorf("a row's values hold %d bytes together, more than the mock's %d: %w", n, maxRowBytes, ErrInvalid)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for i, v := range vals {
-		b.WriteString(v)
-		ends[i] = uint16(b.Len())
+	if t.arena.Cap()-t.arena.Len() < n {
+		t.arena = strings.Builder{}
+		t.arena.Grow(max(n, arenaChunk))
 	}
-	return b.String(), nil
+	start := t.arena.Len()
+	for i, v := range vals {
+		t.arena.WriteString(v)
+		ends[i] = uint16(t.arena.Len() - start)
+	}
+	return t.arena.String()[start:], nil
 }
 
 // add appends a row of vals (one per column). The id must not be taken (the caller checks).
 func (t *table) add(vals []string) (int, error) {
 	n := len(t.sc.cols)
 	t.ends = slices.Grow(t.ends, n)[:len(t.ends)+n]
-	row, err := pack(vals, t.ends[len(t.ends)-n:])
+	row, err := t.pack(vals, t.ends[len(t.ends)-n:])
 	if err != nil {
 		t.ends = t.ends[:len(t.ends)-n]
 		return 0, err
@@ -197,16 +222,18 @@ func (t *table) add(vals []string) (int, error) {
 func (t *table) set(r int, vals []string) error {
 	n := len(t.sc.cols)
 	ends := make([]uint16, n)
-	row, err := pack(vals, ends)
+	row, err := t.pack(vals, ends)
 	if err != nil {
 		return err
 	}
-	if c, ok := t.sc.col[t.sc.id]; ok {
+	if c, ok := t.sc.col[t.sc.id]; ok && r >= t.denseN {
 		delete(t.byID, t.val(r, c))
 	}
 	t.rows[r] = row
 	copy(t.ends[r*n:], ends)
-	t.index(r)
+	if r >= t.denseN {
+		t.index(r)
+	}
 	return nil
 }
 
@@ -220,9 +247,18 @@ func (t *table) index(r int) {
 	if id == "" {
 		return
 	}
-	t.byID[id] = int32(r)
-	if n, err := strconv.ParseInt(id, 10, 64); err == nil && n >= t.nextID {
+	n, err := strconv.ParseInt(id, 10, 64)
+	numeric := err == nil && strconv.FormatInt(n, 10) == id
+	if numeric && n >= t.nextID {
 		t.nextID = n + 1
+	}
+	switch {
+	case numeric && r == 0 && t.denseN == 0 && len(t.byID) == 0:
+		t.denseBase, t.denseN = n, 1
+	case numeric && r == t.denseN && n == t.denseBase+int64(r):
+		t.denseN++
+	default:
+		t.byID[id] = int32(r)
 	}
 }
 

@@ -1,7 +1,10 @@
 package mocksikka
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -103,4 +106,109 @@ func TestInsertUpdateRecordEvents(t *testing.T) {
 	})
 	require.Len(t, got, 2)
 	assert.Equal(t, DataChange{Event: "appointments", OfficeID: DefaultOfficeID, PracticeID: "1", Time: dataTestClock}, got[0])
+}
+
+// The field lists the endpoints use are those of docs/sikka_fields.json.
+func TestDataFieldsMatchSheet(t *testing.T) {
+	b, err := os.ReadFile("../docs/sikka_fields.json")
+	require.NoError(t, err)
+	var f struct {
+		Endpoints map[string]struct {
+			Default []string `json:"default"`
+			GetAll  []string `json:"get_all"`
+		} `json:"endpoints"`
+	}
+	require.NoError(t, json.Unmarshal(b, &f))
+	for name, want := range sheetFields {
+		got := f.Endpoints[name]
+		if got.GetAll == nil {
+			got.GetAll = got.Default
+		}
+		assert.Equal(t, got.Default, want.def, name)
+		assert.Equal(t, got.GetAll, want.all, name)
+	}
+}
+
+// eventsGet answers GET /v4/practice_events?query for the default office.
+func eventsGet(t *testing.T, s *Server, query string) (int, []byte) {
+	t.Helper()
+	s.mu.Lock()
+	k := s.store.newKey(DefaultAppID, DefaultOfficeID, s.clock.now(), time.Hour)
+	s.mu.Unlock()
+	req := httptest.NewRequest("GET", "/v4/practice_events?"+query, nil)
+	req.Header.Set("Request-Key", k.requestKey)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	return w.Code, w.Body.Bytes()
+}
+
+// practice_events lists the changes of the kind asked for, within interval minutes or the
+// loaded dates, with loadeddate, flag and changes (dates written as Sikka's events write them).
+func TestPracticeEvents(t *testing.T) {
+	s := New(WithClock(dataTestClock))
+	var id string
+	dataOf(t, s, func(d *practiceData) {
+		var err error
+		id, err = s.insertRowLocked(d, tblAppointments, map[string]string{"patient_id": "1001", "date": "2026-03-12T00:00:00", "time": "09:00", "length": "30", "operatory": "OP-2"}, s.clock.now())
+		require.NoError(t, err)
+	})
+	s.Advance(2 * time.Hour)
+	dataOf(t, s, func(d *practiceData) {
+		_, err := s.updateRowLocked(d, tblAppointments, id, map[string]string{"date": "2026-03-13T00:00:00"}, s.clock.now())
+		require.NoError(t, err)
+		_, err = s.updateRowLocked(d, tblPatients, "1001", map[string]string{"cell": "416-555-0000"}, s.clock.now())
+		require.NoError(t, err)
+	})
+	type item struct {
+		AppointmentSrNo string `json:"appointment_sr_no"`
+		Date            string `json:"date"`
+		LoadedDate      string `json:"loadeddate"`
+		Flag            string `json:"flag"`
+		Changes         []struct {
+			Field string `json:"field"`
+			Old   string `json:"old_value"`
+			New   string `json:"new_value"`
+		} `json:"changes"`
+	}
+	list := func(query string) (int, []item, []byte) {
+		code, body := eventsGet(t, s, query)
+		var env struct{ Items []item }
+		if code == 200 {
+			require.NoError(t, json.Unmarshal(body, &env), "%s", body)
+		}
+		return code, env.Items, body
+	}
+	code, items, body := list("events=appointments")
+	require.Equal(t, 200, code, "%s", body)
+	require.Len(t, items, 2)
+	assert.Equal(t, "inserted", items[0].Flag)
+	assert.Equal(t, "2026-03-10T15:00:00", items[0].LoadedDate)
+	assert.Equal(t, "2026-03-12T00:00:00", items[0].Date, "the row as it was after that change")
+	assert.Equal(t, "updated", items[1].Flag)
+	assert.Equal(t, id, items[1].AppointmentSrNo)
+	require.NotEmpty(t, items[1].Changes)
+	assert.Equal(t, "date", items[1].Changes[0].Field)
+	assert.Equal(t, "3/12/2026 12:00:00 AM", items[1].Changes[0].Old)
+	assert.Equal(t, "3/13/2026 12:00:00 AM", items[1].Changes[0].New)
+	// the appointments items have exactly the fields of Sikka's practice_events example
+	var raw struct{ Items []map[string]json.RawMessage }
+	require.NoError(t, json.Unmarshal(body, &raw))
+	assert.Len(t, raw.Items[0], len(sheetFields["practice_events"].def))
+
+	_, items, _ = list("events=appointments&interval=60")
+	assert.Len(t, items, 1, "only the change of the last hour")
+	_, items, _ = list("events=appointments&loaded_startdate=2026-03-10&loaded_enddate=2026-03-10")
+	assert.Len(t, items, 2)
+	code, _, _ = list("events=appointments&loaded_startdate=2026-03-11")
+	assert.Equal(t, 204, code)
+	_, items, _ = list("events=patients")
+	assert.Len(t, items, 1)
+	code, _, _ = list("events=guarantors")
+	assert.Equal(t, 204, code, "a documented kind the mock keeps no events of")
+	for q, want := range map[string]string{"": "API1020", "events=pets": "API1026", "events=patients&interval=0": "API1026",
+		"events=patients&interval=1441": "API1026", "events=patients&loaded_startdate=yesterday": "API1026"} {
+		code, body := eventsGet(t, s, q)
+		assert.Equal(t, 400, code, q)
+		assert.Contains(t, string(body), want, q)
+	}
 }

@@ -1,27 +1,30 @@
 package mocksikka
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // dataEndpoint is one GET /v4/<name> data list: the table it reads and its documented filters.
 type dataEndpoint struct {
 	name       string
-	table      string              // stored table; "" for a computed one (slots, events)
-	idParam    string              // the query parameter that selects one row (its href)
-	filters    map[string][]string // query parameter → columns it matches (any of them), whole value ignoring case
-	dates      []string            // date_filter_on choices; the first is the default
-	search     []string            // columns the search parameter looks in
-	dataInsert bool                // answers carry Data-Insert: completed
-	required   string              // a parameter the endpoint requires (400 API1020 without it)
+	table      string                                // stored table; "" for a computed one (slots, events)
+	idParam    string                                // the query parameter that selects one row (its href)
+	filters    map[string][]string                   // query parameter → columns it matches (any of them), whole value ignoring case
+	dates      []string                              // date_filter_on choices; the first is the default
+	search     []string                              // columns the search parameter looks in
+	dataInsert bool                                  // answers carry Data-Insert: completed
+	required   string                                // a parameter the endpoint requires (400 API1020 without it)
+	flags      map[string]func(t *table, r int) bool // parameters that accept only "true": the rows they keep
 }
 
-// s is the filters every person-linked endpoint takes (sheet section 5, S).
+// personFilters are the filters every person-linked endpoint takes (sheet section 5, S).
 var personFilters = map[string][]string{"patient_id": {"patient_id"}, "guarantor_id": {"guarantor_id"}, "provider_id": {"provider_id"}}
 
 // with returns personFilters plus more.
@@ -74,7 +77,13 @@ var dataEndpoints = map[string]*dataEndpoint{
 		filters: with(one("claim_sr_no", "claim_status", "claim_status_2", "claim_tag")),
 		dates:   []string{"claim_sent_date", "claim_payment_date", "on_hold_date", "resent_date", "creation_date"}},
 	"payment_types": {name: "payment_types", table: tblPaymentTypes, idParam: "code",
-		filters: map[string][]string{"code": {"code"}, "customer_id": {"cust_id"}}},
+		filters: map[string][]string{"code": {"code"}, "customer_id": {"cust_id"}},
+		flags: map[string]func(t *table, r int) bool{ // by the generated descriptions
+			"is_adjustment_type":               descriptionHas("Adjustment"),
+			"is_debit_adjustment_type":         descriptionHas("Debit Adjustment"),
+			"is_insurance_type":                descriptionHas("Insurance", "ERA"),
+			"are_credit_card_details_required": descriptionHas("Credit Card"),
+		}},
 	"operatories": {name: "operatories", table: tblOperatories, required: "cust_id",
 		filters: one("cust_id", "is_hidden")},
 	"patient_balance": {name: "patient_balance", table: tblBalances, idParam: "patient_id",
@@ -90,6 +99,14 @@ var dataEndpoints = map[string]*dataEndpoint{
 		dates:   []string{"date", "procedure_date"}},
 	"practice_variables": {name: "practice_variables", table: tblVariables, idParam: "service_item",
 		filters: one("service_name", "service_item")},
+}
+
+// descriptionHas keeps the rows whose description contains one of words.
+func descriptionHas(words ...string) func(t *table, r int) bool {
+	return func(t *table, r int) bool {
+		d := t.get(r, "description")
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(d, w) })
+	}
 }
 
 // slotsSchema is the computed appointments_available_slots table.
@@ -109,7 +126,7 @@ const (
 
 // fieldSpec is one field of an answer's items.
 type fieldSpec struct {
-	key      string // `"name":`
+	key      string // `,"name":`; the first field's without the comma
 	kind     fieldKind
 	col      int    // fkCol: the column; fkHref: the column the link ends with
 	path     string // fkHref: "/v4/patients?patient_id="
@@ -180,7 +197,10 @@ func fieldPlan(ep *dataEndpoint, sc *tableSchema, def, all []string, fieldsParam
 	}
 	plan := make([]fieldSpec, 0, len(names))
 	for _, n := range names {
-		fs := fieldSpec{key: strconv.Quote(n) + ":"}
+		fs := fieldSpec{key: "," + strconv.Quote(n) + ":"}
+		if len(plan) == 0 {
+			fs.key = fs.key[1:]
+		}
 		switch c, ok := sc.col[n]; {
 		case ok:
 			fs.kind, fs.col = fkCol, c
@@ -229,22 +249,33 @@ func idPlain(s string) bool {
 // encoder writes items of one practice's table with a field plan.
 type encoder struct {
 	plan   []fieldSpec
-	base   string // scheme://host[prefix]
-	suffix string // &practice_id=<id>
-	plain  bool   // base and suffix need no escaping
+	base   string   // scheme://host[prefix]
+	suffix string   // &practice_id=<id>
+	plain  bool     // base and suffix need no escaping
+	open   []string // per field: its key and opening quote, and for a link the link up to the id
+	close  []string // per link field: what follows the id, closing quote included
 }
 
 func newEncoder(plan []fieldSpec, base, practiceID string) *encoder {
 	e := &encoder{plan: plan, base: base, suffix: "&practice_id=" + url.QueryEscape(practiceID)}
 	e.plain = jsonPlain(base) && jsonPlain(e.suffix)
+	e.open, e.close = make([]string, len(plan)), make([]string, len(plan))
+	for i, f := range plan {
+		e.open[i] = f.key + `"`
+		if f.kind == fkHref {
+			e.open[i] += base + f.path
+			e.close[i] = `"`
+			if f.practice {
+				e.close[i] = e.suffix + `"`
+			}
+		}
+	}
 	return e
 }
 
-// appendRow writes row r of t as a JSON object; ev is its practice_events entry, if any.
-func (e *encoder) appendRow(b []byte, t *table, r int, ev *dataEvent) []byte {
-	n := len(t.sc.cols)
-	ends := t.ends[r*n : r*n+n]
-	row := t.rows[r]
+// appendRow writes a row (its values back to back, and where each ends) as a JSON object; ev is
+// its practice_events entry, if any.
+func (e *encoder) appendRow(b []byte, row string, ends []uint16, ev *dataEvent) []byte {
 	val := func(c int) string {
 		start := 0
 		if c > 0 {
@@ -255,32 +286,40 @@ func (e *encoder) appendRow(b []byte, t *table, r int, ev *dataEvent) []byte {
 	b = append(b, '{')
 	for i := range e.plan {
 		f := &e.plan[i]
-		if i > 0 {
-			b = append(b, ',')
+		switch f.kind {
+		case fkCol:
+			v := val(f.col)
+			if jsonPlain(v) {
+				b = append(b, e.open[i]...)
+				b = append(b, v...)
+				b = append(b, '"')
+			} else {
+				b = append(b, f.key...)
+				b = appendJSONString(b, v)
+			}
+			continue
+		case fkHref:
+			id := val(f.col)
+			switch {
+			case id != "" && e.plain && idPlain(id):
+				b = append(b, e.open[i]...)
+				b = append(b, id...)
+				b = append(b, e.close[i]...)
+				continue
+			case id != "":
+				suffix := ""
+				if f.practice {
+					suffix = e.suffix
+				}
+				b = append(b, f.key...)
+				b = appendJSONString(b, e.base+f.path+url.QueryEscape(id)+suffix)
+				continue
+			}
 		}
 		b = append(b, f.key...)
 		switch f.kind {
-		case fkCol:
-			b = appendJSONString(b, val(f.col))
-		case fkHref:
-			id := val(f.col)
-			suffix := ""
-			if f.practice {
-				suffix = e.suffix
-			}
-			switch {
-			case id == "":
-				b = append(b, `""`...)
-			case e.plain && idPlain(id):
-				b = append(b, '"')
-				b = append(b, e.base...)
-				b = append(b, f.path...)
-				b = append(b, id...)
-				b = append(b, suffix...)
-				b = append(b, '"')
-			default:
-				b = appendJSONString(b, e.base+f.path+url.QueryEscape(id)+suffix)
-			}
+		case fkHref: // no id: no link
+			b = append(b, `""`...)
 		case fkLoaded:
 			b = appendJSONString(b, ev.when.UTC().Format(sikkaTime))
 		case fkFlag:
@@ -347,11 +386,14 @@ type dataQuery struct {
 	practiceID       string // "" for every practice of the office
 	eq               []colFilter
 	dateCol          string
-	fromDay, thruDay string // yyyy-mm-dd, inclusive; "" unbounded
-	search           string // lowercased
+	fromDay, thruDay string   // yyyy-mm-dd, inclusive; "" unbounded
+	search           string   // lowercased
+	searchCols       []string // the columns search looks in
+	keep             []func(t *table, r int) bool
 }
 
-// colFilter keeps rows whose value in any of cols equals value, ignoring case.
+// colFilter keeps rows whose value in any of cols equals value, ignoring case; a date value
+// (yyyy-mm-dd) also matches a timestamp of that day ("2026-02-10T00:00:00").
 type colFilter struct {
 	cols  []string
 	value string
@@ -371,20 +413,23 @@ func (c *call) parseDataQuery(ep *dataEndpoint) (dataQuery, bool) {
 			"The find parameter (RQL) is not implemented by mocksikka; use the endpoint's own filters (patient_id, status, startdate…).")
 		return dq, false
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range ep.filters {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(ep.filters)) {
 		if v := q.Get(name); v != "" {
 			dq.eq = append(dq.eq, colFilter{cols: ep.filters[name], value: v})
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(ep.flags)) {
+		switch v := q.Get(name); v {
+		case "":
+		case "true":
+			dq.keep = append(dq.keep, ep.flags[name])
+		default:
+			c.fail(http.StatusBadRequest, codeParamInvalid, "Invalid Parameter", name+" accepts only true.")
+			return dq, false
+		}
+	}
 	if v := q.Get("search"); v != "" && ep.search != nil {
-		dq.search = strings.ToLower(v)
+		dq.search, dq.searchCols = strings.ToLower(v), ep.search
 	}
 	if len(ep.dates) > 0 {
 		dq.dateCol = ep.dates[0]
@@ -419,7 +464,8 @@ func (dq *dataQuery) match(t *table, r int) bool {
 	for _, f := range dq.eq {
 		ok := false
 		for _, col := range f.cols {
-			if strings.EqualFold(t.get(r, col), f.value) {
+			v := t.get(r, col)
+			if strings.EqualFold(v, f.value) || len(f.value) == 10 && len(v) == len(sikkaTime) && v[10] == 'T' && v[:10] == f.value {
 				ok = true
 				break
 			}
@@ -438,10 +484,14 @@ func (dq *dataQuery) match(t *table, r int) bool {
 			return false
 		}
 	}
+	for _, keep := range dq.keep {
+		if !keep(t, r) {
+			return false
+		}
+	}
 	if dq.search != "" {
-		ep := dataEndpoints["patients"]
 		found := false
-		for _, col := range ep.search {
+		for _, col := range dq.searchCols {
 			if strings.Contains(strings.ToLower(t.get(r, col)), dq.search) {
 				found = true
 				break
@@ -456,10 +506,10 @@ func (dq *dataQuery) match(t *table, r int) bool {
 
 // filtered reports whether the query keeps only some rows.
 func (dq *dataQuery) filtered() bool {
-	return len(dq.eq) > 0 || dq.search != "" || dq.fromDay != "" || dq.thruDay != ""
+	return len(dq.eq) > 0 || len(dq.keep) > 0 || dq.search != "" || dq.fromDay != "" || dq.thruDay != ""
 }
 
-// select returns the rows of t that pass.
+// selectRows returns the rows of t that pass.
 func (dq *dataQuery) selectRows(d *practiceData, t *table) segment {
 	if !dq.filtered() {
 		return segment{d: d, t: t, all: true}
@@ -545,7 +595,9 @@ func (s *Server) dataHandler(ep *dataEndpoint) func(*call) {
 }
 
 // writeSegmentsLocked answers with the page of the rows of segs in the list envelope (204
-// when there is none). The caller holds s.mu; it is released once the items are encoded.
+// when there is none). The caller holds s.mu: it copies the page's rows (their strings never
+// change; their ends may) and releases it, then encodes and sends the answer in parts, so
+// that the client reads while the rest is encoded.
 func (s *Server) writeSegmentsLocked(c *call, page pageRequest, segs []segment, plan []fieldSpec, began time.Time) {
 	total := 0
 	for _, g := range segs {
@@ -559,36 +611,76 @@ func (s *Server) writeSegmentsLocked(c *call, page pageRequest, segs []segment, 
 	}
 	lo, hi, env := c.pageEnvelope(page, total)
 	base := c.baseURL()
-	items := make([]byte, 0, (hi-lo)*64*len(plan)/4+2)
-	first := true
+	type part struct {
+		enc  *encoder
+		n    int      // columns
+		rows []string // the rows of the page in this segment
+		ends []uint16 // len(rows)*n
+		evs  []*dataEvent
+	}
+	var parts []part
 	for _, g := range segs {
 		n := g.len()
 		if lo >= n {
 			lo, hi = lo-n, hi-n
 			continue
 		}
-		e := newEncoder(plan, base, g.d.practiceID)
-		for i := max(lo, 0); i < min(hi, n); i++ {
-			if !first {
-				items = append(items, ',')
-			}
-			first = false
-			var ev *dataEvent
+		cols := len(g.t.sc.cols)
+		p := part{enc: newEncoder(plan, base, g.d.practiceID), n: cols}
+		from, to := max(lo, 0), min(hi, n)
+		p.rows = make([]string, 0, to-from)
+		p.ends = make([]uint16, 0, (to-from)*cols)
+		for i := from; i < to; i++ {
+			r := g.row(i)
+			p.rows = append(p.rows, g.t.rows[r])
+			p.ends = append(p.ends, g.t.ends[r*cols:r*cols+cols]...)
 			if g.events != nil {
-				ev = &g.events[g.row(i)]
+				p.evs = append(p.evs, &g.events[r])
 			}
-			items = e.appendRow(items, g.t, g.row(i), ev)
 		}
+		parts = append(parts, p)
 		lo, hi = 0, hi-n
 		if hi <= 0 {
 			break
 		}
 	}
 	s.mu.Unlock()
-	env.rawItems = items
+
 	env.ExecutionTime = strconv.FormatInt(time.Since(began).Milliseconds(), 10)
-	c.json(http.StatusOK, env)
+	c.begin(http.StatusOK)
+	env.appendItems = func(b []byte) []byte {
+		first := true
+		for _, p := range parts {
+			for i, row := range p.rows {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				var ev *dataEvent
+				if p.evs != nil {
+					ev = p.evs[i]
+				}
+				b = p.enc.appendRow(b, row, p.ends[i*p.n:i*p.n+p.n], ev)
+				if len(b) >= dataFlushBytes {
+					c.write(b)
+					b = b[:0]
+				}
+			}
+		}
+		return b
+	}
+	bp := dataBuffers.Get().(*[]byte)
+	b := append(env.appendJSON((*bp)[:0]), '\n')
+	c.write(b)
+	*bp = b[:0]
+	dataBuffers.Put(bp)
 }
+
+// dataFlushBytes is how much of a data answer is encoded before it is sent on.
+const dataFlushBytes = 64 << 10
+
+// dataBuffers recycles the buffers data answers are encoded into (each about dataFlushBytes).
+var dataBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2*dataFlushBytes); return &b }}
 
 // availableSlots computes appointments_available_slots for d: every half hour from 08:00 to
 // 17:00 on the business days from startdate to enddate (default: today and the six days

@@ -136,8 +136,8 @@ func (f DataFixture) check() error {
 	return nil
 }
 
-// apply puts f's rows into d (see DataFixture); f must have passed check. It records no
-// practice_events entry. It returns the DataChange events of the tables it touched.
+// apply puts f's rows into d (see DataFixture), checking f first; it records no
+// practice_events entry and tells no listener.
 func (d *practiceData) apply(f DataFixture, now time.Time) error {
 	if err := f.check(); err != nil {
 		return err

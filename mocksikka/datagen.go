@@ -39,15 +39,24 @@ func WithDataSeed(seed int64) Option {
 }
 
 // WithDataSize sets how many patients and appointments each practice's synthetic data has
-// (defaults DefaultDataPatients, DefaultDataAppointments; 0 keeps a default). The other tables
-// follow: about one transaction per completed appointment and a third as many payments, claims
-// for insured patients' recent visits, a treatment plan and a medical note for about a fifth of
-// the patients, one balance per patient. More appointments than the schedule holds (eight
-// operatories' worth of business hours from 180 days before to 60 days after the mock clock's
-// date, per operatory added) add operatories. New panics on a negative size or one above
+// (defaults DefaultDataPatients, DefaultDataAppointments; 0 keeps the size in force). The other tables
+// follow: about one transaction per completed appointment and half as many payments, claims
+// for insured patients' recent visits, a treatment plan for about a fifth of the patients, a
+// medical note for a quarter of the visits, one balance per patient. Appointments fill business
+// days from appointments/8 days (at least 30, at most 180) before the mock clock's date to a
+// third as many after it; eight operatories, or more when the appointments need them. The data
+// is made under the mock's lock when it is first read: that request, and any other meanwhile,
+// waits for it (about 3 s for 100,000 patients and 200,000 appointments; 226 MB of heap). New panics on a negative size or one above
 // MaxDataRows.
 func WithDataSize(patients, appointments int) Option {
-	return func(c *config) { c.data.patients, c.data.appointments = patients, appointments }
+	return func(c *config) {
+		if patients != 0 {
+			c.data.patients = patients
+		}
+		if appointments != 0 {
+			c.data.appointments = appointments
+		}
+	}
 }
 
 // WithDataFixture applies fixtures to the generated data of their practices, in order, when
@@ -119,13 +128,17 @@ type generator struct {
 	insurers   []insurer
 	cols       map[string][]string // reused row buffers by table
 	procedures []procedure
+	days       map[int]string      // day(n), remembered
+	pastDays   int                 // the schedule's reach before today
+	futureDays int                 // and after it
+	amounts    map[[2]int64]string // amount(cents, decimals), remembered
 }
 
 type genProvider struct{ id, first, last, kind string }
 
 type genPatient struct {
 	id, first, last, guarantor, gFirst, gLast, provider, insurer string
-	cell, email, chart                                           string
+	cell, email, chart, address                                  string
 	firstVisit, lastVisit                                        int // day index from today; 0 none
 	hasVisit                                                     bool
 	balance                                                      [2][4]int64 // [patient|insurance][bucket] cents
@@ -190,11 +203,12 @@ var (
 	apptStatuses = []string{"Scheduled", "Confirmed", "Left Message", "Arrived", "Completed", "Cancelled", "Broken"}
 )
 
-// Schedule shape: business hours 08:00-17:00 in half hours, Monday to Friday.
+// Schedule shape: business hours 08:00-17:00 in half hours, Monday to Friday, from pastDays
+// before today to futureDays after it (generator fields: pastDays = appointments/8 between 30
+// and maxPastDays, futureDays a third of it), so that a small practice still has a busy day.
 const (
-	dayUnits   = 18
-	pastDays   = 180
-	futureDays = 60
+	dayUnits    = 18
+	maxPastDays = 180 // the schedule reaches back at most this many days
 )
 
 func newGenerator(p Practice, seed int64, now time.Time) *generator {
@@ -204,7 +218,7 @@ func newGenerator(p Practice, seed int64, now time.Time) *generator {
 	return &generator{
 		p: p, rng: rand.New(rand.NewPCG(uint64(seed), h.Sum64())),
 		today: time.Date(y, m, dd, 0, 0, 0, 0, time.UTC), now: now,
-		cust: p.CustomerID, cols: map[string][]string{}, insurers: insurers, procedures: procedures,
+		cust: p.CustomerID, cols: map[string][]string{}, days: map[int]string{}, amounts: map[[2]int64]string{}, insurers: insurers, procedures: procedures,
 	}
 }
 
@@ -216,7 +230,28 @@ func (g *generator) chance(pct int) bool { return g.rng.IntN(100) < pct }
 
 // day formats the date n days from today as Sikka writes dates.
 func (g *generator) day(n int) string {
-	return g.today.AddDate(0, 0, n).Format("2006-01-02") + "T00:00:00"
+	if s, ok := g.days[n]; ok {
+		return s
+	}
+	s := g.today.AddDate(0, 0, n).Format("2006-01-02") + "T00:00:00"
+	g.days[n] = s
+	return s
+}
+
+// amount formats cents with decimals, as money does, remembering the few distinct amounts.
+func (g *generator) amount(cents int64, decimals int) string {
+	k := [2]int64{cents, int64(decimals)}
+	if s, ok := g.amounts[k]; ok {
+		return s
+	}
+	s := money(cents, decimals)
+	g.amounts[k] = s
+	return s
+}
+
+// digits4 formats n (0-9999) with four digits.
+func digits4(n int) string {
+	return string([]byte{byte('0' + n/1000), byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
 }
 
 // stamp formats a time n days from today at h:m:s.
@@ -230,7 +265,7 @@ func money(cents int64, decimals int) string {
 	if neg {
 		cents = -cents
 	}
-	s := strconv.FormatInt(cents/100, 10) + "." + fmt.Sprintf("%02d", cents%100) + strings.Repeat("0", decimals-2)
+	s := strconv.FormatInt(cents/100, 10) + "." + digits4(int(cents % 100))[2:] + strings.Repeat("0", decimals-2)
 	if neg {
 		return "-" + s
 	}
@@ -267,6 +302,8 @@ func addRow(t *table, vals []string) {
 }
 
 func (g *generator) run(d *practiceData, nPatients, nAppts int) {
+	g.pastDays = min(max(nAppts/8, 30), maxPastDays)
+	g.futureDays = g.pastDays / 3
 	g.genProviders(d, nPatients)
 	g.genOperatories(d, nAppts)
 	g.genPatientCore(nPatients)
@@ -282,7 +319,7 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 	t := d.tables[tblProviders]
 	sc := t.sc
 	seen := map[string]bool{}
-	for i := range n {
+	for i := range n + 1 { // the last one has left the practice: Inactive, with no appointment
 		kind := "Provider"
 		if i%2 == 1 {
 			kind = "Hygienist"
@@ -298,7 +335,11 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 			id = strings.ToUpper(first[:1]+last[:2]) + strconv.Itoa(k)
 		}
 		seen[id] = true
-		g.providers = append(g.providers, genProvider{id, first, last, kind})
+		status := "Inactive"
+		if i < n {
+			status = "Active"
+			g.providers = append(g.providers, genProvider{id, first, last, kind})
+		}
 		v := g.row(sc)
 		put(sc, v, "provider_id", id)
 		put(sc, v, "firstname", first)
@@ -318,7 +359,7 @@ func (g *generator) genProviders(d *practiceData, nPatients int) {
 		put(sc, v, "speciality", spec)
 		put(sc, v, "specialty_code", code)
 		put(sc, v, "practice_id", g.p.PracticeID)
-		put(sc, v, "status", "Active")
+		put(sc, v, "status", status)
 		put(sc, v, "national_provider_identifier", strconv.Itoa(1000000000+g.rng.IntN(900000000)))
 		put(sc, v, "email", strings.ToLower(first+"."+last)+"@"+emailDomain(g.p))
 		put(sc, v, "birthdate", g.day(-365*(30+g.rng.IntN(30))))
@@ -345,7 +386,7 @@ func emailDomain(p Practice) string {
 
 func (g *generator) genOperatories(d *practiceData, nAppts int) {
 	bizDays := 0
-	for n := -pastDays; n <= futureDays; n++ {
+	for n := -g.pastDays; n <= g.futureDays; n++ {
 		if wd := g.today.AddDate(0, 0, n).Weekday(); wd != time.Saturday && wd != time.Sunday {
 			bizDays++
 		}
@@ -394,10 +435,11 @@ func (g *generator) genPatientCore(n int) {
 		if len(heads) > 0 && g.chance(30) {
 			h := &g.patients[heads[len(heads)-1-g.rng.IntN(min(len(heads), 5))]]
 			pt.last, pt.guarantor, pt.gFirst, pt.gLast = h.last, h.id, h.first, h.last
-			pt.insurer = h.insurer
+			pt.insurer, pt.address = h.insurer, h.address
 		} else {
 			pt.last = pick(g, lastNames)
 			pt.guarantor, pt.gFirst, pt.gLast = pt.id, pt.first, pt.last
+			pt.address = strconv.Itoa(10+g.rng.IntN(990)) + " " + pick(g, streets)
 			if g.chance(70) {
 				pt.insurer = strconv.Itoa(g.rng.IntN(len(g.insurers)))
 			} else {
@@ -406,17 +448,17 @@ func (g *generator) genPatientCore(n int) {
 			heads = append(heads, i)
 		}
 		pt.provider = pick(g, dentists)
-		pt.cell = area + "-555-" + fmt.Sprintf("%04d", g.rng.IntN(10000))
+		pt.cell = area + "-555-" + digits4(g.rng.IntN(10000))
 		pt.email = strings.ToLower(pt.first+"."+pt.last) + strconv.Itoa(i%97) + "@example.com"
 		pt.chart = strings.ToUpper(pt.last[:min(4, len(pt.last))]) + pt.id
 	}
 }
 
-// schedule places the appointments on the calendar: business days from pastDays before to
-// futureDays after today, 08:00-17:00, no two in one operatory slot.
+// schedule places the appointments on the calendar: business days from g.pastDays before to
+// g.futureDays after today, 08:00-17:00, no two in one operatory slot.
 func (g *generator) schedule(n int) {
 	var days []int
-	for k := -pastDays; k <= futureDays; k++ {
+	for k := -g.pastDays; k <= g.futureDays; k++ {
 		if wd := g.today.AddDate(0, 0, k).Weekday(); wd != time.Saturday && wd != time.Sunday {
 			days = append(days, k)
 		}
@@ -517,8 +559,7 @@ func (g *generator) schedule(n int) {
 func (g *generator) genAppointments(d *practiceData) {
 	t := d.tables[tblAppointments]
 	sc := t.sc
-	t.rows = slices.Grow(t.rows, len(g.appts))
-	t.ends = slices.Grow(t.ends, len(g.appts)*len(sc.cols))
+	t.reserve(len(g.appts))
 	for i, a := range g.appts {
 		pt := &g.patients[a.patient]
 		v := g.row(sc)
@@ -530,7 +571,7 @@ func (g *generator) genAppointments(d *practiceData) {
 		put(sc, v, "status", a.status)
 		put(sc, v, "operatory", g.ops[a.op])
 		put(sc, v, "date", g.day(a.day))
-		put(sc, v, "time", fmt.Sprintf("%02d:%02d", 8+a.unit/2, a.unit%2*30))
+		put(sc, v, "time", hhmm(8*60+a.unit*30))
 		put(sc, v, "length", strconv.Itoa(a.units*30))
 		var total int64
 		var descs []string
@@ -540,10 +581,10 @@ func (g *generator) genAppointments(d *practiceData) {
 			descs = append(descs, pr.desc)
 			n := strconv.Itoa(k + 1)
 			put(sc, v, "procedure_code"+n, pr.code)
-			put(sc, v, "procedure_code"+n+"_amount", money(pr.cents, 4))
+			put(sc, v, "procedure_code"+n+"_amount", g.amount(pr.cents, 4))
 			put(sc, v, "procedure_code"+n+"_time", strconv.Itoa(pr.minutes))
 		}
-		put(sc, v, "amount", money(total, 4))
+		put(sc, v, "amount", g.amount(total, 4))
 		put(sc, v, "description", strings.Join(descs, ", "))
 		put(sc, v, "type", g.procedures[a.procs[0]].kind)
 		put(sc, v, "appointment_made_date", g.stamp(a.day-a.madeBefore, 9+a.madeBefore%8, (a.madeBefore*7)%60, 0))
@@ -573,7 +614,7 @@ func (g *generator) genAppointments(d *practiceData) {
 		put(sc, v, "procedure_codes", strings.Join(g.codes(a.procs), ","))
 		if a.status == "Completed" {
 			put(sc, v, "arrival_status", "Arrived")
-			put(sc, v, "arrival_time", fmt.Sprintf("%02d:%02d", 7+(a.unit+1)/2, (a.unit+1)%2*30+20))
+			put(sc, v, "arrival_time", hhmm(8*60+a.unit*30-10))
 		}
 		addRow(t, v)
 	}
@@ -608,6 +649,15 @@ func (g *generator) genTransactions(d *practiceData) {
 	tt, tc, tn := d.tables[tblTransactions], d.tables[tblClaims], d.tables[tblNotes]
 	ts, cs, ns := tt.sc, tc.sc, tn.sc
 	txNo, claimNo, noteNo := 30001, 60001, 90001
+	done := 0
+	for _, a := range g.appts {
+		if a.status == "Completed" {
+			done++
+		}
+	}
+	tt.reserve(done * 3 / 2)
+	tc.reserve(done / 2)
+	tn.reserve(done / 3)
 	for i, a := range g.appts {
 		if a.status != "Completed" {
 			continue
@@ -637,10 +687,10 @@ func (g *generator) genTransactions(d *practiceData) {
 		put(ts, v, "transaction_date", g.day(a.day))
 		put(ts, v, "procedure_code", pr.code)
 		put(ts, v, "procedure_description", pr.desc)
-		put(ts, v, "amount", money(pr.cents, 4))
+		put(ts, v, "amount", g.amount(pr.cents, 4))
 		put(ts, v, "transaction_entry_date", g.stamp(a.day, 17, 5, 0))
-		put(ts, v, "estimated_insurance_payment", money(insEst, 4))
-		put(ts, v, "primary_insurance_estimate", money(insEst, 4))
+		put(ts, v, "estimated_insurance_payment", g.amount(insEst, 4))
+		put(ts, v, "primary_insurance_estimate", g.amount(insEst, 4))
 		put(ts, v, "secondary_insurance_estimate", "0.0000")
 		put(ts, v, "quantity", "1")
 		put(ts, v, "claim_sr_no", claim)
@@ -651,7 +701,7 @@ func (g *generator) genTransactions(d *practiceData) {
 		put(ts, v, "billed_to_insurance", boolStr(claim != ""))
 		put(ts, v, "transaction_code", pr.code)
 		put(ts, v, "transaction_description", pr.desc)
-		put(ts, v, "transaction_time", fmt.Sprintf("%02d:%02d", 8+a.unit/2, a.unit%2*30))
+		put(ts, v, "transaction_time", hhmm(8*60+a.unit*30))
 		if pr.category == "Basic Restorative" || pr.category == "Crowns" || pr.category == "Endodontics" || pr.category == "Oral Surgery" {
 			tooth := strconv.Itoa(2 + g.rng.IntN(30))
 			put(ts, v, "tooth_from", tooth)
@@ -676,7 +726,7 @@ func (g *generator) genTransactions(d *practiceData) {
 			put(ts, v, "transaction_type", "Payment")
 			put(ts, v, "transaction_date", g.day(a.day))
 			put(ts, v, "procedure_description", pay[1])
-			put(ts, v, "amount", money(-patientPart, 4))
+			put(ts, v, "amount", g.amount(-patientPart, 4))
 			put(ts, v, "transaction_entry_date", g.stamp(a.day, 17, 10, 0))
 			put(ts, v, "quantity", "1")
 			put(ts, v, "payment_type", pay[0])
@@ -684,7 +734,7 @@ func (g *generator) genTransactions(d *practiceData) {
 			put(ts, v, "last_updated_by", g.stamp(a.day, 17, 10, 0))
 			put(ts, v, "cust_id", g.cust)
 			put(ts, v, "payment_procedure_link_id", txID)
-			put(ts, v, "amount_paid", money(patientPart, 4))
+			put(ts, v, "amount_paid", g.amount(patientPart, 4))
 			put(ts, v, "payment_method", pay[1])
 			addRow(tt, v)
 		} else if !paid && patientPart > 0 {
@@ -702,14 +752,14 @@ func (g *generator) genTransactions(d *practiceData) {
 			put(cs, v, "practice_id", g.p.PracticeID)
 			put(cs, v, "claim_description_id", claim)
 			put(cs, v, "claim_sent_date", g.day(a.day+1))
-			put(cs, v, "total_billed_amount", money(pr.cents, 2))
-			put(cs, v, "estimated_amount", money(insEst, 2))
+			put(cs, v, "total_billed_amount", g.amount(pr.cents, 2))
+			put(cs, v, "estimated_amount", g.amount(insEst, 2))
 			status := "O"
 			if settled {
 				status = "C"
 				put(cs, v, "claim_payment_date", g.day(a.day+14))
-				put(cs, v, "payment_amount", money(insEst, 2))
-				put(cs, v, "total_paid_amount", money(insEst, 2))
+				put(cs, v, "payment_amount", g.amount(insEst, 2))
+				put(cs, v, "total_paid_amount", g.amount(insEst, 2))
 				put(cs, v, "cheque_no", strconv.Itoa(100000+g.rng.IntN(900000)))
 			} else {
 				put(cs, v, "payment_amount", "0.00")
@@ -764,8 +814,9 @@ func mustAtoi(s string) int {
 func (g *generator) genPatients(d *practiceData) {
 	t, tb, tp := d.tables[tblPatients], d.tables[tblBalances], d.tables[tblTreatment]
 	sc, bs, ps := t.sc, tb.sc, tp.sc
-	t.rows = slices.Grow(t.rows, len(g.patients))
-	t.ends = slices.Grow(t.ends, len(g.patients)*len(sc.cols))
+	t.reserve(len(g.patients))
+	tb.reserve(len(g.patients))
+	tp.reserve(len(g.patients) / 4)
 	planNo := 337001
 	zip := g.p.Zip
 	for i := range g.patients {
@@ -802,19 +853,14 @@ func (g *generator) genPatients(d *practiceData) {
 			status = "Non-patient"
 		}
 		put(sc, v, "status", status)
-		if pt.guarantor == pt.id || i == 0 {
-			put(sc, v, "address_line1", strconv.Itoa(10+g.rng.IntN(990))+" "+pick(g, streets))
-		} else {
-			gi := mustAtoi(pt.guarantor) - 1001
-			put(sc, v, "address_line1", t.get(gi, "address_line1"))
-		}
+		put(sc, v, "address_line1", pt.address)
 		put(sc, v, "city", g.p.City)
 		put(sc, v, "state", g.p.State)
 		put(sc, v, "zipcode", zip)
 		put(sc, v, "country", country(g.p.State))
 		put(sc, v, "cell", pt.cell)
 		if g.chance(40) {
-			put(sc, v, "homephone", pt.cell[:4]+"555-"+fmt.Sprintf("%04d", g.rng.IntN(10000)))
+			put(sc, v, "homephone", pt.cell[:4]+"555-"+digits4(g.rng.IntN(10000)))
 		}
 		put(sc, v, "email", pt.email)
 		if pt.hasVisit {
@@ -838,7 +884,7 @@ func (g *generator) genPatients(d *practiceData) {
 		put(sc, v, "fee_no", "1")
 		put(sc, v, "guarantor_first_name", pt.gFirst)
 		put(sc, v, "guarantor_last_name", pt.gLast)
-		created := -pastDays - 30 - g.rng.IntN(3000)
+		created := -g.pastDays - 30 - g.rng.IntN(3000)
 		if pt.hasVisit && pt.firstVisit < created {
 			created = pt.firstVisit
 		}
@@ -871,16 +917,16 @@ func (g *generator) genPatients(d *practiceData) {
 		names := [4]string{"less_than_30", "between_30_60", "between_60_90", "greater_than_90"}
 		var pat, ins int64
 		for k, nm := range names {
-			put(bs, b, "patient_amount_"+nm, money(pt.balance[0][k], 2))
-			put(bs, b, "insurance_amount_"+nm, money(pt.balance[1][k], 2))
+			put(bs, b, "patient_amount_"+nm, g.amount(pt.balance[0][k], 2))
+			put(bs, b, "insurance_amount_"+nm, g.amount(pt.balance[1][k], 2))
 			pat += pt.balance[0][k]
 			ins += pt.balance[1][k]
 		}
-		put(bs, b, "patient_balance", money(pat, 2))
+		put(bs, b, "patient_balance", g.amount(pat, 2))
 		put(bs, b, "unapplied", "0.00")
-		put(bs, b, "insurance_due", money(ins, 2))
-		put(bs, b, "patient_due", money(pat, 2))
-		put(bs, b, "account_balance", money(pat+ins, 2))
+		put(bs, b, "insurance_due", g.amount(ins, 2))
+		put(bs, b, "patient_due", g.amount(pat, 2))
+		put(bs, b, "account_balance", g.amount(pat+ins, 2))
 		put(bs, b, "write_off", "0.00")
 		addRow(tb, b)
 
@@ -895,24 +941,24 @@ func (g *generator) genPatients(d *practiceData) {
 			put(ps, v, "provider_id", pt.provider)
 			put(ps, v, "practice_id", g.p.PracticeID)
 			put(ps, v, "procedure_code", pr.code)
-			put(ps, v, "amount", money(pr.cents, 4))
+			put(ps, v, "amount", g.amount(pr.cents, 4))
 			tooth := strconv.Itoa(2 + g.rng.IntN(30))
 			put(ps, v, "tooth_from", tooth)
 			put(ps, v, "tooth_to", tooth)
 			put(ps, v, "description", pr.desc)
-			entry := -g.rng.IntN(pastDays)
+			entry := -g.rng.IntN(g.pastDays)
 			put(ps, v, "entry_date", g.day(entry))
 			var est int64
 			if pt.insurer != "" {
 				est = pr.cents * int64(coveredPct(pr.category)) / 100
 			}
-			put(ps, v, "insurance_payment", money(est, 4))
-			put(ps, v, "primary_insurance_estimate", money(est, 4))
+			put(ps, v, "insurance_payment", g.amount(est, 4))
+			put(ps, v, "primary_insurance_estimate", g.amount(est, 4))
 			put(ps, v, "secondary_insurance_estimate", "0.0000")
 			status := pick(g, []string{"created", "created", "accepted", "rejected"})
 			put(ps, v, "treatment_plan_status", status)
 			if status == "accepted" {
-				put(ps, v, "procedure_date", g.day(1+g.rng.IntN(futureDays)))
+				put(ps, v, "procedure_date", g.day(1+g.rng.IntN(g.futureDays)))
 			}
 			put(ps, v, "created_by", pt.provider)
 			put(ps, v, "last_updated_by", g.stamp(entry, 15, 0, 0))

@@ -91,7 +91,7 @@ var eventNames = []string{"patients", "appointments", "transactions", "accounts_
 // appointments exactly Sikka's example; otherwise the endpoint's fields (as fields= and
 // get_all choose them) with loadeddate and flag after guarantor_href (or first) and changes
 // last.
-func eventFields(name string, fields []string) []string {
+func eventFields(fields []string) []string {
 	out := make([]string, 0, len(fields)+3)
 	at := slices.Index(fields, "guarantor_href") + 1
 	out = append(out, fields[:at]...)
@@ -163,11 +163,11 @@ func (s *Server) practiceEvents(c *call) {
 		sc, _ = schemaOf(tbl)
 		f := sheetFields[tbl]
 		ev := sheetFields["practice_events"].def
-		def := eventFields(tbl, f.def)
+		def := eventFields(f.def)
 		if tbl == tblAppointments {
 			def = ev
 		}
-		plan, _ = fieldPlan(dataEndpoints[tbl], sc, def, eventFields(tbl, f.all), q.Get("fields"), false)
+		plan, _ = fieldPlan(dataEndpoints[tbl], sc, def, eventFields(f.all), q.Get("fields"), false)
 	}
 	s.mu.Lock()
 	now := s.clock.now()

@@ -54,13 +54,97 @@
 //     secret_key; fields=get_all adds country, national_provider_identifier, website,
 //     is_main_office). Query: limit, offset, practice_id.
 //   - GET /v4/request_key_info (Request-Key header, or request_key query as in a key's href).
+//   - The practice data endpoints (Request-Key), described under "Practice data" below.
 //
-// Lists (both endpoints) use Sikka's envelope, every value a string: offset is a page index
+// Lists (authorized_practices, practices and the data endpoints) use Sikka's envelope, every value a string: offset is a page index
 // from 0, limit defaults to 50 and is lowered to 5000; the pagination links are absolute,
 // "?offset=N&limit=M" on the request's path with every filter dropped; previous is "" on page
 // 0 and next "" on the last page. A list with no item answers 204 No Content with no body
 // (Sikka's API2005, recorded in the journal). The request key may also come as the
 // request_key query parameter.
+//
+// # Practice data
+//
+// Each configured practice has a synthetic data set, made at its first use after New or Reset (so a
+// test that reads no data pays nothing) from a seed (WithDataSeed, -data-seed; default
+// DefaultDataSeed), the sizes (WithDataSize, -data-patients, -data-appointments; defaults 250
+// patients and 600 appointments) and the mock clock's date as "today": the same seed and date give
+// the same bytes. Patients (households share a guarantor, who is a patient), six or more active
+// providers (dentists and hygienists) and an inactive one, operatories, appointments on business
+// days around today (by default 75 days before to 25 after; see WithDataSize) between 08:00 and
+// 17:00 (past ones mostly Completed, future ones Scheduled or Confirmed; never two in one operatory
+// slot), a transaction per completed appointment and payments, claims for insured patients' recent
+// visits, treatment plans, medical notes, payment types, insurance plan coverage, practice
+// variables (the "Appointment Status" values appointments use) and a balance per patient. Every
+// value is a string as Sikka sends it ("2026-02-10T00:00:00", "10:30", "24.0000", "True"), "" when
+// empty; ids agree across endpoints. Names, e-mail addresses (example.com) and phone numbers (555)
+// are invented.
+//
+// A fixture (DataFixture: WithDataFixture, -data-fixture FILE, config "data_fixtures", or POST
+// /_mock/data until the next Reset) extends the data (rows with an existing id change the
+// fields they give, others are added) or, with "replace":true, replaces it, so a test can put
+// its own patients in. Unknown table or field names are refused, naming them.
+//
+// The data endpoints, GET with a Request-Key (header or request_key query), show the key's
+// office only: practice_id selects one of its practices (all of them, one after the other,
+// when absent; a practice_id the office does not have is 401 API2007):
+//
+//	patients                      patient_id guarantor_id provider_id firstname lastname email
+//	                              cell phone homephone workphone status first_visit last_visit
+//	                              search (a part of the name, e-mail, city, state, zip or phone)
+//	providers                     provider_id provider_type firstname lastname
+//	                              national_provider_identifier status is_user
+//	operatories                   cust_id (required: 400 API1020 without it) is_hidden
+//	appointments                  appointment_sr_no patient_id guarantor_id provider_id
+//	                              procedure_code status operatory type arrival_status; dates
+//	appointments_available_slots  provider_id operatory startdate enddate (default today and
+//	                              the 6 days after, at most 31 days): the free half hours of
+//	                              each active provider with a free operatory
+//	transactions                  transaction_sr_no claim_sr_no patient_id guarantor_id
+//	                              provider_id procedure_code transaction_type payment_type
+//	                              invoice_number payment_procedure_link_id; dates
+//	claims                        claim_sr_no claim_status claim_status_2 claim_tag patient_id
+//	                              guarantor_id provider_id; dates
+//	payment_types                 code customer_id, and is_adjustment_type,
+//	                              is_debit_adjustment_type, is_insurance_type,
+//	                              are_credit_card_details_required (only "true")
+//	patient_balance               patient_id customer_id
+//	treatment_plans               treatment_plan_sr_no procedure_code treatment_plan_status
+//	                              claim_sr_no patient_id guarantor_id provider_id; dates
+//	insurance_plan_coverage       insurance_company_id
+//	medical_notes                 patient_id note_type; dates
+//	practice_variables            service_name service_item
+//	practice_events               events (required), interval, loaded_startdate, loaded_enddate
+//
+// Items carry Sikka's default fields in the order of its examples; fields=a,b adds fields,
+// fields=get_all gives every documented field, lightweight=true&fields=a,b only a and b; an
+// unknown field name is 400 API1026 naming it. Filters compare whole values ignoring case (a
+// date yyyy-mm-dd matches that day's timestamps); several filters must all hold; parameters
+// an endpoint does not document are ignored, as Sikka's clients send extra ones; find (RQL)
+// answers 501 MOCK5001. "dates" are startdate and
+// enddate (yyyy-mm-dd, inclusive) on the field date_filter_on names, whose first documented
+// value is the default (appointments: date; transactions: transaction_date; claims:
+// claim_sent_date; treatment_plans: procedure_date; medical_notes: date); another value, or a
+// malformed date, is 400 API1026. Rows are listed in id order. Each href is an absolute link
+// on the mock that finds the item or its relative: /v4/patients?patient_id=…&practice_id=…
+// (guarantor_href, insurance_company_href and a few more point to endpoints the mock does not
+// implement). patients, appointments, transactions and treatment_plans answer Data-Insert:
+// completed.
+//
+// practice_events lists the changes writebacks made (none until one completes) of one kind of
+// record (events: patients, appointments, transactions, claims, treatment_plans or providers;
+// the other documented kinds have none, 204): the record's fields as its endpoint gives them
+// (for appointments exactly Sikka's example), loadeddate (the mock clock's time of the change),
+// flag ("inserted" for a new record, "updated" for a change) and changes
+// [{"field","old_value","new_value"}], timestamps in them written "4/1/2016 12:00:00 AM".
+// interval (minutes, 1 to 1440) keeps the changes of the last interval minutes and overrides
+// loaded_startdate and loaded_enddate (yyyy-mm-dd, whole days, or yyyy-MM-ddTHH:mm:ss).
+// Loading a fixture records no event.
+//
+// Every other data endpoint Sikka documents (section 5 of docs/SIKKA_API.md, "Remaining":
+// guarantors, procedure_codes, insurance_companies, payment/*, finance/*, POST practice_query…)
+// answers 501 MOCK5001 "Not implemented by the mock", so that it is told apart from a path
+// Sikka does not have (404 API2009).
 //
 // # What Sikka leaves open in the practice lists, and the setting that picks it
 //
@@ -94,9 +178,9 @@
 //     is_main_office is "True" for practice "1", and each *_href is the absolute
 //     /v4/<endpoint>?practice_id=<id>.
 //
-// GET /v4/authorized_practices and /v4/practices count in the key's request_count;
-// request_key_info does not. Times are UTC, written without a zone ("2026-02-10T04:00:28");
-// expires_in is "<n> second(s)".
+// GET /v4/authorized_practices, /v4/practices and the data endpoints count in the key's
+// request_count; request_key_info does not. Times are UTC, written without a zone
+// ("2026-02-10T04:00:28"); expires_in is "<n> second(s)".
 //
 // Header names are case-insensitive. Wherever a request key is taken (every route above but
 // POST /v4/request_key, DELETE /v4/refresh_key and the consent page; authorized_practices
@@ -209,20 +293,24 @@
 //	API1006 415 the body is not application/json
 //	API1020 400 another required parameter missing (grant_type, office_id, refresh_key,
 //	            code, Refresh-Key; a writeback's required field, writeback_status's id,
-//	            writebacks' startdate/enddate/id)
+//	            writebacks' startdate/enddate/id; practice_events' events, operatories'
+//	            cust_id)
 //	API1025 400 request key expired
 //	API1026 400 invalid parameter: a body that is not a JSON object of strings, an unknown
 //	            grant_type, an unknown, expired, used or other-app authorization code, a bad
-//	            limit or offset; a writeback's unknown field, malformed value or unknown
-//	            record named in its body, a writebacks date range over 7 days, DELETE of a
-//	            writeback no longer pending; admin: an invalid value
+//	            limit or offset; a data endpoint's unknown field name, bad date,
+//	            date_filter_on, events or interval; a writeback's unknown field, malformed
+//	            value or unknown record named in its body, a writebacks date range over 7
+//	            days, DELETE of a writeback no longer pending; admin: an invalid value
 //	API2002 503 a writeback while MaxWritebacks writebacks are pending
 //	API2003 401 app_id/app_key, office_id/secret_key or refresh key incorrect (unknown,
 //	            deleted, or another app's): "Authentication/Authorization Failed" /
 //	            "ID or key is incorrect."
-//	API2005 204 a list with no item (no body; the journal records the code)
-//	API2007 401 authorized_practices/{office_id}: an office the caller may not see; a
-//	            writeback's practice_id that is not a practice of the key's office
+//	API2005 204 a list with no item, also when filters match nothing (no body; the journal
+//	            records the code)
+//	API2007 401 authorized_practices/{office_id}: an office the caller may not see; a data
+//	            endpoint's or a writeback's practice_id that is not a practice of the key's
+//	            office
 //	API2009 404 no endpoint at this path (Sikka's real answer to an unknown path is not
 //	            documented); a writeback's appointment, patient or claim (path) or an
 //	            unknown writeback id (DELETE writebacks); admin: unknown app, office or
@@ -241,6 +329,7 @@
 //	MOCK4013 413 a body over MaxBodyBytes (64 KiB)
 //	MOCK4029 429 the app's calls for the 60 s window are used up (Sikka's 429 body is
 //	             undocumented)
+//	MOCK5001 501 a documented Sikka endpoint (or find, RQL) the mock does not implement
 //	MOCK9000 any status injected by a Fault
 //
 // Checks run in this order: route (404, 405), body size, rate limit, injected fault, then the
@@ -387,6 +476,9 @@
 //	POST   /_mock/writebacks/fail-rules   {"endpoint":"POST /v4/appointment","count":2,"result":"…"}
 //	                                      ("*" any writeback; office_id optional) → 201 the rules
 //	DELETE /_mock/writebacks/fail-rules
+//	POST   /_mock/data           DataFixture JSON, e.g. {"office_id":"D36225","practice_id":"1",
+//	                              "replace":false,"patients":[{"patient_id":"900001","firstname":"Test"}]}
+//	                              → {"<table>":rows…} (LoadData); until the next Reset
 //
 // The admin API changes what the mock answers, so web pages are kept out of it:
 //

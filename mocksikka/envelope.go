@@ -121,13 +121,28 @@ func (c *call) json(status int, v any) {
 			buf.WriteString(`{"http_code":"500"}` + "\n")
 		}
 	}
+	c.send(status, buf.Bytes())
+}
+
+// send answers with body, a JSON document already encoded.
+func (c *call) send(status int, body []byte) {
+	c.begin(status)
+	c.write(body)
+}
+
+// begin starts a JSON answer with status; its body follows in one or more calls of write.
+func (c *call) begin(status int) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	c.e.Status = status
-	c.sent += buf.Len()
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(buf.Bytes())
+}
+
+// write sends part of the body of an answer begun with begin.
+func (c *call) write(b []byte) {
+	c.sent += len(b)
+	_, _ = c.w.Write(b)
 }
 
 // fail answers with the error envelope; more_information points to the mock's documentation.
@@ -263,9 +278,9 @@ func (e listEnvelope) appendJSON(b []byte) []byte {
 	b = appendJSONField(b, false, "next", e.Pagination.Next)
 	b = appendJSONField(b, false, "last", e.Pagination.Last)
 	b = append(b, `},"items":`...)
-	if e.rawItems != nil {
+	if e.appendItems != nil {
 		b = append(b, '[')
-		b = append(b, e.rawItems...)
+		b = e.appendItems(b)
 		b = append(b, ']')
 	} else if e.Items == nil {
 		b = append(b, "null"...)

@@ -25,7 +25,7 @@ type listEnvelope struct {
 	Pagination    pagination `json:"pagination"`
 	Items         []listItem `json:"items"`
 
-	rawItems []byte // when not nil: the items already encoded, comma-separated, used instead of Items
+	appendItems func([]byte) []byte // when not nil: writes the items, comma-separated, instead of Items
 }
 
 // authKey authenticates c by key (its Request-Key header or request_key query), counting the

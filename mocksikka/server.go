@@ -235,7 +235,9 @@ func (s *Server) finish(c *call, admin bool, began time.Time) {
 
 // Reset returns the mock to the state New built: the configured apps, practices and settings
 // (undoing AddApp, AddPractice and every Set…), no codes, keys or authorizations, an empty
-// journal, no faults, no calls counted against rate limits, and the clock back at its start.
+// journal, no faults, no calls counted against rate limits, the clock back at its start, and
+// the practice data as configured (made again at its first use; POST /_mock/data and
+// writeback changes are gone).
 func (s *Server) Reset() {
 	c := s.initial
 	s.mu.Lock()

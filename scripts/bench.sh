@@ -9,6 +9,9 @@
 #                                         replay of its own bytes (+ CPU and allocation profiles)
 #   mock         BenchmarkMockThroughput, BenchmarkMockThroughputPaired
 #                                         mock Sikka vs a minimal handler, same JSON
+#   data         BenchmarkDataPatientsPage, BenchmarkDataMemory
+#                                         the mock's practice data: a 5000-patient page vs the
+#                                         same bytes pre-encoded; memory and generation time
 #   breakdown    BenchmarkCallbackBreakdown  a callback on PostgreSQL + Vault, split by part
 #   sweep        BenchmarkRefreshSweep    RefreshDue over 10k/50k due records (100k: SIKKA_BENCH_SWEEP_100K=1)
 #   conn         BenchmarkCredentials, BenchmarkSikkaGET, BenchmarkSikkaGETPaired
@@ -33,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 COUNT=${SIKKA_BENCH_COUNT:-6}
-ONLY=${SIKKA_BENCH_ONLY:-state flow mock breakdown sweep conn}
+ONLY=${SIKKA_BENCH_ONLY:-state flow mock data breakdown sweep conn}
 OUT=${SIKKA_BENCH_OUT:-$ROOT/artifacts/bench}
 CACHE_DIR=${SIKKA_CACHE_DIR:-${HOME:-/root}/.cache/sikka-connect}
 START=$(date +%s)
@@ -119,6 +122,12 @@ if want mock; then
 	bstat mock -col '/server@(minimal mock)'
 	run mockpaired ./mocksikka '^BenchmarkMockThroughputPaired$' -count "$COUNT" -benchtime 20000x
 	bstat mockpaired
+fi
+if want data; then
+	run data ./mocksikka '^BenchmarkDataPatientsPage$' -count "$COUNT" -benchtime 20x -timeout 30m
+	bstat data -col '/server@(preencoded mock)'
+	run datamemory ./mocksikka '^BenchmarkDataMemory$' -count 3 -benchtime 3x -timeout 30m
+	bstat datamemory
 fi
 if want breakdown; then
 	run breakdown ./middleware '^BenchmarkCallbackBreakdown$' -count "$COUNT" -benchtime 3s

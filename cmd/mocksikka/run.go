@@ -50,6 +50,10 @@ var envNames = map[string]string{
 	"webhook-retry":           "MOCKSIKKA_WEBHOOK_RETRY",
 	"webhook-timeout":         "MOCKSIKKA_WEBHOOK_TIMEOUT",
 	"writeback-delay":         "MOCKSIKKA_WRITEBACK_DELAY",
+	"data-seed":               "MOCKSIKKA_DATA_SEED",
+	"data-patients":           "MOCKSIKKA_DATA_PATIENTS",
+	"data-appointments":       "MOCKSIKKA_DATA_APPOINTMENTS",
+	"data-fixture":            "MOCKSIKKA_DATA_FIXTURE",
 }
 
 // hostList is a repeatable flag of comma-separated hosts.
@@ -82,6 +86,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		"undocumented); the refresh key itself always stays usable until deleted")
 	rateLimit := fs.Int("rate-limit", 0, "calls each app may make per 60 s window (X-Rate-Limit-*); one more answers 429. 0: no limit")
 	wbDelay := fs.Duration("writeback-delay", mocksikka.DefaultWritebackDelay, "how long (mock clock) a writeback stays pending before the mock's SPU processes it; 0s: at once")
+	dataSeed := fs.Int64("data-seed", mocksikka.DefaultDataSeed, "seed of each practice's synthetic data (patients, appointments, transactions…); the same seed\n"+
+		"    \tand mock-clock date give the same data")
+	dataPatients := fs.Int("data-patients", mocksikka.DefaultDataPatients, "patients per practice in the synthetic data")
+	dataAppointments := fs.Int("data-appointments", mocksikka.DefaultDataAppointments, "appointments per practice in the synthetic data")
+	dataFixture := fs.String("data-fixture", "", "JSON `file` of practice data that extends or replaces the synthetic data: one object or an array of\n"+
+		"    \t{\"office_id\",\"practice_id\",\"replace\":bool,\"patients\":[{…}],\"appointments\":[…],…}")
 	logFormat := fs.String("log-format", "text", "request log on stderr: `text` or json")
 	var adminHosts hostList
 	var hooks webhookFlags
@@ -155,12 +165,14 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return settings{}, fmt.Errorf("%w: -rate-limit must be 0 (no limit) or a positive number of calls per 60 s", errUsage)
 	}
 
+	var cfg mocksikka.Config // the config file's, for checking the fixtures against its practices
 	s := settings{addr: *addr, logFormat: *logFormat, healthcheck: *healthcheck, timeouts: serve.DefaultTimeouts()}
 	if *config != "" {
 		c, err := mocksikka.LoadConfig(*config)
 		if err != nil {
 			return settings{}, err
 		}
+		cfg = c
 		s.opts = c.Options()
 	}
 	if given["auto-approve"] {
@@ -180,6 +192,34 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	}
 	if given["writeback-delay"] {
 		s.opts = append(s.opts, mocksikka.WithWritebackDelay(*wbDelay))
+	}
+	if given["data-seed"] {
+		s.opts = append(s.opts, mocksikka.WithDataSeed(*dataSeed))
+	}
+	if given["data-patients"] || given["data-appointments"] {
+		if *dataPatients < 1 || *dataAppointments < 1 || *dataPatients > mocksikka.MaxDataRows || *dataAppointments > mocksikka.MaxDataRows {
+			return settings{}, fmt.Errorf("%w: -data-patients and -data-appointments must be from 1 to %d", errUsage, mocksikka.MaxDataRows)
+		}
+		p, a := 0, 0
+		if given["data-patients"] {
+			p = *dataPatients
+		}
+		if given["data-appointments"] {
+			a = *dataAppointments
+		}
+		s.opts = append(s.opts, mocksikka.WithDataSize(p, a))
+	}
+	if *dataFixture != "" {
+		fixtures, err := mocksikka.LoadDataFixtures(*dataFixture)
+		if err != nil {
+			return settings{}, err
+		}
+		check := cfg
+		check.DataFixtures = append(append([]mocksikka.DataFixture(nil), cfg.DataFixtures...), fixtures...)
+		if err := check.Validate(); err != nil {
+			return settings{}, fmt.Errorf("-data-fixture %s: %w", *dataFixture, err)
+		}
+		s.opts = append(s.opts, mocksikka.WithDataFixture(fixtures...))
 	}
 	if given["admin-host"] {
 		if err := (mocksikka.Config{AdminHosts: adminHosts}).Validate(); err != nil {

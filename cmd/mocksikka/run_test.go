@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,52 @@ func TestRunWritebackDelay(t *testing.T) {
 	assert.Equal(t, "1m0s", delay(start(t, []string{"-addr", "127.0.0.1:0", "-config", file}, nil)))
 }
 
+// With no configuration the mock serves practice data; -data-seed, -data-patients,
+// -data-appointments (or their variables) and -data-fixture change it.
+func TestRunData(t *testing.T) {
+	creds := map[string]string{"grant_type": "request_key", "office_id": mocksikka.DefaultOfficeID,
+		"secret_key": mocksikka.DefaultSecretKey, "app_id": mocksikka.DefaultAppID, "app_key": mocksikka.DefaultAppKey}
+	list := func(st *started, path string) (total string, items []map[string]string) {
+		t.Helper()
+		k := st.post(t, "/v4/request_key", creds)["request_key"]
+		resp := st.get(t, path, "Request-Key", k)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var env struct {
+			TotalCount string              `json:"total_count"`
+			Items      []map[string]string `json:"items"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+		return env.TotalCount, env.Items
+	}
+	plain := start(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	total, items := list(plain, "/v4/patients?limit=1")
+	assert.Equal(t, strconv.Itoa(mocksikka.DefaultDataPatients), total)
+	first := items[0]
+
+	sized := start(t, []string{"-addr", "127.0.0.1:0", "-data-patients", "12", "-data-seed", "99"},
+		map[string]string{"MOCKSIKKA_DATA_APPOINTMENTS": "34"})
+	total, items = list(sized, "/v4/patients?limit=1")
+	assert.Equal(t, "12", total)
+	assert.NotEqual(t, first, items[0], "another seed")
+	total, _ = list(sized, "/v4/appointments?limit=1")
+	assert.Equal(t, "34", total)
+
+	file := filepath.Join(t.TempDir(), "data.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"office_id":"D36225","replace":true,
+		"patients":[{"patient_id":"42","firstname":"Fixture","lastname":"Person"}]}`), 0o600))
+	fixed := start(t, []string{"-addr", "127.0.0.1:0", "-data-fixture", file}, nil)
+	total, items = list(fixed, "/v4/patients")
+	assert.Equal(t, "1", total)
+	assert.Equal(t, "Fixture", items[0]["firstname"])
+
+	require.NoError(t, os.WriteFile(file, []byte(`{"office_id":"D36225","patients":[{"shoe_size":"9"}]}`), 0o600))
+	err := run(context.Background(), []string{"-data-fixture", file}, env(nil), io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "shoe_size")
+	require.NoError(t, os.WriteFile(file, []byte(`{"office_id":"X99999","patients":[]}`), 0o600))
+	err = run(context.Background(), []string{"-data-fixture", file}, env(nil), io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "X99999")
+}
+
 // The admin API answers the hosts of -admin-host (repeatable, comma separated, or from
 // MOCKSIKKA_ADMIN_HOST) besides loopback ones, refuses others, and wants JSON for changes.
 func TestRunAdminHost(t *testing.T) {
@@ -343,6 +390,8 @@ func TestRunErrors(t *testing.T) {
 		"bad env bool":     {nil, map[string]string{"MOCKSIKKA_REFRESH_INVALIDATES_OLD": "maybe"}, true},
 		"bad log format":   {[]string{"-log-format", "xml"}, nil, true},
 		"negative rate":    {[]string{"-rate-limit", "-1"}, nil, true},
+		"zero patients":    {[]string{"-data-patients", "0"}, nil, true},
+		"bad env seed":     {nil, map[string]string{"MOCKSIKKA_DATA_SEED": "x"}, true},
 		"bad env rate":     {nil, map[string]string{"MOCKSIKKA_RATE_LIMIT": "lots"}, true},
 		"negative delay":   {[]string{"-writeback-delay", "-1s"}, nil, true},
 		"bad env delay":    {nil, map[string]string{"MOCKSIKKA_WRITEBACK_DELAY": "soon"}, true},

@@ -111,11 +111,10 @@ func (tg *target) book(t *testing.T, body map[string]string) string {
 	return m[1]
 }
 
-func TestWritebackEndToEnd(t *testing.T) {
-	tg := writebackTarget(t)
-	kh := tg.keyHeader(t)
-
-	// What to book, from the data endpoints (§5): a patient, a provider and an operatory.
+// bookingBody is a POST /appointment body (§6) for 10:30 on a weekday a year from now, with a
+// patient, a provider and an operatory read from the data endpoints (§5).
+func (tg *target) bookingBody(t *testing.T) map[string]string {
+	t.Helper()
 	practice := tg.firstItem(t, "/practices")
 	patient := str(tg.firstItem(t, "/patients?limit=1"), "patient_id")
 	provider := str(tg.firstItem(t, "/providers?limit=1&status=Active"), "provider_id")
@@ -124,11 +123,17 @@ func TestWritebackEndToEnd(t *testing.T) {
 	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 		day = day.AddDate(0, 0, 1)
 	}
-	date := day.Format(time.DateOnly)
-	body := map[string]string{"patient_id": patient, "date": date, "time": "10:30", "length": "30",
+	return map[string]string{"patient_id": patient, "date": day.Format(time.DateOnly), "time": "10:30", "length": "30",
 		"operatory": operatory, "provider_id": provider, "practice_id": str(practice, "practice_id"),
 		"description": "Conformance check"}
+}
 
+func TestWritebackEndToEnd(t *testing.T) {
+	tg := writebackTarget(t)
+	kh := tg.keyHeader(t)
+
+	body := tg.bookingBody(t)
+	patient, date := body["patient_id"], body["date"]
 	id := tg.book(t, body)
 	st := tg.writebackStatus(t, id)
 	if str(st, "is_completed") == "False" && str(st, "completed_time") != "" {

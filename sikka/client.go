@@ -393,10 +393,12 @@ func (c *Client) AuthorizedPracticesForApp(ctx context.Context) ([]Practice, err
 
 // AuthorizedPractice returns the practice of one office that authorized the
 // app (GET /v4/authorized_practices/{office_id}, headers App-Id and App-Key).
-// Sikka does not document this answer: the client takes the list envelope,
-// a bare array or a bare practice object, and returns the item of that
-// office, preferring practice id "1" as PrimaryPractice does. Retried on
-// 429, 5xx and transport failures.
+// Sikka does not document this path nor its answer: the client takes the
+// list envelope, a bare array or a bare practice object, and returns the item
+// of that office, preferring practice id "1" as PrimaryPractice does. When
+// the server does not serve the path (404 or 405), it falls back to the
+// documented list (AuthorizedPracticesForApp) and picks the office there.
+// Retried on 429, 5xx and transport failures.
 //
 // Errors: ErrNoSuchPractice (404, 401/403 with API2007, no content, or no
 // item of that office, the last two with StatusCode 0; an empty office id),
@@ -428,6 +430,22 @@ func (c *Client) AuthorizedPractice(ctx context.Context, officeID string) (*Prac
 		p, found = PrimaryPractice(items, officeID)
 		return nil
 	})
+	var se *Error
+	if errors.As(err, &se) && (se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusMethodNotAllowed) {
+		// The per-office path is inferred from the list's hrefs; a server
+		// without it still has the documented list.
+		all, lerr := c.AuthorizedPracticesForApp(ctx)
+		var le *Error
+		switch {
+		case errors.As(lerr, &le) && le.StatusCode == http.StatusNotFound:
+			// no list either: the office's 404 stands
+		case lerr != nil:
+			return nil, lerr
+		default:
+			p, found = PrimaryPractice(all, officeID)
+			err = nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -475,7 +475,7 @@ func TestAuthorizedPractice(t *testing.T) {
 		})
 	}
 	absent := map[string]http.HandlerFunc{
-		"404 API2009": envNotFound.handler(),
+		"404 API2009, no list either": envNotFound.handler(),
 		"401 API2007": sheetEnvelope{401, "Unauthorized", "API2007", "Not authorized",
 			"You are not authorized for this practice.", "", ""}.handler(),
 		"403 API2007":            envForbidden.handler(),
@@ -496,7 +496,39 @@ func TestAuthorizedPractice(t *testing.T) {
 			assertSentinels(t, err, sikka.ErrNoSuchPractice)
 			assert.Contains(t, err.Error(), "GET /v4/authorized_practices/D20006")
 			calls, _ := s.recorded()
-			assert.Len(t, calls, 1, "not retried")
+			want := 1
+			if strings.HasPrefix(name, "404") {
+				want = 2 // the office's path, then the documented list
+			}
+			assert.Len(t, calls, want, "not retried")
+		})
+	}
+	// A server without the per-office path (it is inferred, not documented) still has the
+	// documented list: the office is looked up there.
+	for name, listed := range map[string]bool{"listed": true, "not listed": false} {
+		t.Run("path not served, office "+name+" in the list", func(t *testing.T) {
+			s := newSheetServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/v4/authorized_practices" {
+					envNotFound.handler()(w, r)
+					return
+				}
+				items := []map[string]string{practiceItem("C10001", "1")}
+				if listed {
+					items = append(items, practiceItem(officeID, "1"))
+				}
+				fmt.Fprint(w, listBody("/v4/authorized_practices", 0, 50, false, items...))
+			})
+			p, err := s.client.AuthorizedPractice(ctx, officeID)
+			calls, _ := s.recorded()
+			require.Len(t, calls, 2)
+			assert.Equal(t, "/v4/authorized_practices", calls[1].path)
+			assert.Equal(t, sheetAppID, calls[1].header.Get("App-Id"))
+			if !listed {
+				assertSentinels(t, err, sikka.ErrNoSuchPractice)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "secret-of-D20006-1", p.SecretKey)
 		})
 	}
 	t.Run("bad app credentials", func(t *testing.T) {
@@ -516,7 +548,7 @@ func TestAuthorizedPractice(t *testing.T) {
 		_, err := s.client.AuthorizedPractice(ctx, "a/b?c")
 		assertSentinels(t, err, sikka.ErrNoSuchPractice)
 		calls, _ = s.recorded()
-		require.Len(t, calls, 1)
+		require.Len(t, calls, 2, "the office's path, then the list")
 		assert.Equal(t, "/v4/authorized_practices/a/b?c", calls[0].path, "escaped as one segment")
 		assert.Empty(t, calls[0].query)
 	})

@@ -113,7 +113,10 @@ func showAppointment(a sikka.Appointment) appointmentJSON {
 
 // client returns the data client of the signed-in account, or answers
 // an error and returns nil: an account that is not connected (or must
-// authorize again) is told so before anything is sent.
+// authorize again) is told so before anything is sent. HTTPClient refuses
+// such an account too, but the data client takes its refusal for a
+// transport failure and retries a GET a few times first; the record says
+// it at once.
 func (p *practicePanel) client(w http.ResponseWriter, r *http.Request) (string, *sikka.DataClient) {
 	acct, _ := demoAccount(r)
 	rec, err := p.svc.Status(r.Context(), acct)

@@ -139,7 +139,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err != nil {
 		return o, err
 	}
-	fs.DurationVar(&o.writebackDelay, "writeback-delay", wbDelay, usage("writeback-delay", "how long the in-process mock's writebacks (the page's test booking) stay pending before its SPU completes them; Sikka's takes about a minute, the mock alone defaults to 30s"))
+	fs.DurationVar(&o.writebackDelay, "writeback-delay", wbDelay, usage("writeback-delay", "how long the in-process mock's writebacks (the page's test booking) stay pending before its SPU completes them (the mock's own default is 30s)"))
 	fs.StringVar(&o.logFormat, "log-format", env("log-format", "text"), usage("log-format", "log format on stderr: text or json"))
 	pending, err := durationEnv(getenv, "pending-timeout", integration.DefaultPendingTimeout)
 	if err != nil {

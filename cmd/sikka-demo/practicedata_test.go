@@ -186,6 +186,7 @@ func TestBookTestAppointment(t *testing.T) {
 	monday := nextMonday(time.Now())
 	now := monday.Add(9*time.Hour + 10*time.Minute)
 	d := startDemo(t, []string{"-writeback-delay", "4s"}, nil, func(o *options) { o.now = func() time.Time { return now } })
+	require.Equal(t, 4*time.Second, d.app.sikkaMock.WritebackDelay(), "-writeback-delay reaches the in-process mock")
 	connectDemo(t, d)
 	practiceFixture(t, d, monday)
 	day := func(days int, at string) string { return monday.AddDate(0, 0, days).Format(time.DateOnly) + "T" + at }

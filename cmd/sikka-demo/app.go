@@ -93,7 +93,7 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 
 	a.sikkaURL = strings.TrimRight(o.sikkaURL, "/")
 	if a.sikkaURL == "" {
-		if err := a.startMock(o.mockAddr, t); err != nil {
+		if err := a.startMock(o.mockAddr, o.writebackDelay, t); err != nil {
 			return nil, err
 		}
 	}
@@ -173,6 +173,12 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	page := &setupPage{status: a.svc, sikkaURL: a.sikkaURL}
 	mux.Handle("GET "+middleware.DefaultPrefix, page)
 	mux.HandleFunc("GET /demo/login", login)
+	now := o.now
+	if now == nil {
+		now = time.Now
+	}
+	panel := &practicePanel{svc: a.svc, sikka: client, sameOrigin: mw.SameOrigin, log: a.log, now: now}
+	panel.mount(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, middleware.DefaultPrefix, http.StatusFound)
 	})
@@ -211,13 +217,14 @@ func (a *app) dependencies() []dependency {
 	return deps
 }
 
-func (a *app) startMock(addr string, t serve.Timeouts) error {
+func (a *app) startMock(addr string, writebackDelay time.Duration, t serve.Timeouts) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:8080"))
 	}
 	a.sikkaURL = "http://" + ln.Addr().String()
-	a.sikkaMock = mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka")))
+	a.sikkaMock = mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka")),
+		mocksikka.WithWritebackDelay(writebackDelay))
 	a.mock = t.Server(a.sikkaMock)
 	go a.mock.Serve(ln) //nolint:errcheck // ends with Shutdown
 	return nil

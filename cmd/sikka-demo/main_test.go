@@ -84,6 +84,7 @@ func TestBadOptionsAreRefused(t *testing.T) {
 		{"-log-format", "xml"},
 		{"extra"},
 		{"-refresh-interval", "soon"},
+		{"-writeback-delay", "-1s"},
 	} {
 		err := run(context.Background(), args, noEnv, io.Discard, io.Discard)
 		assert.Error(t, err, "%v", args)

@@ -31,6 +31,8 @@ type options struct {
 	webhookKeys     []string
 	refreshInterval time.Duration
 	logFormat       string
+	// writebackDelay is the in-process mock's writeback delay.
+	writebackDelay time.Duration
 	// crash safety
 	pendingTimeout    time.Duration
 	reconcileInterval time.Duration
@@ -40,6 +42,9 @@ type options struct {
 	// timeouts of the servers; zero means serve.DefaultTimeouts (tests
 	// set small ones).
 	timeouts serve.Timeouts
+	// now is the demo's clock for the practice data panel; nil means
+	// time.Now (tests fix it).
+	now func() time.Time
 }
 
 // envVars lists, flag by flag, the environment variable each one reads. The
@@ -62,6 +67,7 @@ var envVars = map[string]string{
 	"pending-timeout":    "SIKKA_PENDING_TIMEOUT",
 	"reconcile-interval": "SIKKA_RECONCILE_INTERVAL",
 	"pause-at":           "SIKKA_DEMO_PAUSE_AT",
+	"writeback-delay":    "SIKKA_DEMO_WRITEBACK_DELAY",
 }
 
 const usageHeader = `sikka-demo: a host app that mounts the sikka-connect middleware.
@@ -77,7 +83,11 @@ GET; run the demo on your own machine, never expose it to others.
 
 Other endpoints: /healthz (200 "ok" while serving), /readyz (200 when
 PostgreSQL, the secret store and Sikka's API answer, else 503 naming the
-failing ones), /metrics (Prometheus).
+failing ones), /metrics (Prometheus). Once connected, the setup page's
+"Practice data" panel reads /demo/practice-data (the patient count and the
+next five appointments) and books a test appointment as a writeback (POST
+/demo/book-test-appointment, then GET /demo/writeback?id=), all through the
+account's HTTP client (integration.Service.HTTPClient).
 
 Secret stores (-secrets) read their own environment:
   vault  VAULT_ADDR, VAULT_TOKEN (or VAULT_ROLE_ID + VAULT_SECRET_ID),
@@ -125,6 +135,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, err
 	}
 	fs.DurationVar(&o.refreshInterval, "refresh-interval", interval, usage("refresh-interval", "how often to sweep keys due for refresh; 0 disables"))
+	wbDelay, err := durationEnv(getenv, "writeback-delay", 3*time.Second)
+	if err != nil {
+		return o, err
+	}
+	fs.DurationVar(&o.writebackDelay, "writeback-delay", wbDelay, usage("writeback-delay", "how long the in-process mock's writebacks (the page's test booking) stay pending before its SPU completes them (the mock's own default is 30s)"))
 	fs.StringVar(&o.logFormat, "log-format", env("log-format", "text"), usage("log-format", "log format on stderr: text or json"))
 	pending, err := durationEnv(getenv, "pending-timeout", integration.DefaultPendingTimeout)
 	if err != nil {
@@ -167,6 +182,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.pauseAt != "" && !slices.Contains(integration.Stages(), integration.Stage(o.pauseAt)) {
 		return o, fmt.Errorf("-pause-at %q: want one of %s", o.pauseAt, stageNames())
+	}
+	if o.writebackDelay < 0 {
+		return o, fmt.Errorf("-writeback-delay %s: want 0 or more", o.writebackDelay)
 	}
 	switch o.logFormat {
 	case "text", "json":

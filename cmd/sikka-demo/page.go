@@ -49,8 +49,9 @@ var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 // setupPage is the setup wizard's page, like the frontend of the original
 // notes: the Connect button, the office id form of a practice onboarded
 // through the Sikka Marketplace, the outcome message of
-// ?status=…&reason=… (naming the mock's app, mocksikka.DefaultAppName), and
-// the connection read from the middleware's status JSON.
+// ?status=…&reason=… (naming the mock's app, mocksikka.DefaultAppName), the
+// connection read from the middleware's status JSON, and, once connected,
+// the "Practice data" panel (practicedata.go).
 type setupPage struct {
 	status interface {
 		Status(ctx context.Context, accountID string) (integration.Record, error)

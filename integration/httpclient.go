@@ -91,6 +91,9 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		if req.Body != nil {
 			req.Body.Close()
 		}
+		if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrNeedsReauth) || errors.Is(err, ErrForeignHost) {
+			err = refusal{err} // final: a client of ours (sikka.DataVia) does not retry it
+		}
 		return nil, err
 	}
 	if err := t.sameBase(req.URL); err != nil {
@@ -353,3 +356,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// refusal is a request HTTPClient refused before sending anything, for a
+// reason a retry does not change; it is a sikka.Refusal, so the sikka
+// client (DataVia) neither retries it nor calls it ErrUnavailable.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error              { return r.error }
+func (r refusal) RefusedBeforeSending() bool { return true }

@@ -322,6 +322,27 @@ func TestDisconnectedAccountFailsBeforeSending(t *testing.T) {
 	})
 }
 
+// The typed data client over HTTPClient: a refused account is the service's error, final, not
+// Sikka being unavailable (no retries, no ErrUnavailable).
+func TestDataClientOverHTTPClientRefusalIsFinal(t *testing.T) {
+	e := newUseEnv(t, useBackends()[0])
+	ctx := context.Background()
+	var waits atomic.Int64
+	client := sikka.New(mocksikka.DefaultAppID, mocksikka.DefaultAppKey, sikka.WithBaseURL(e.srv.URL),
+		sikka.WithBackoff(func(int) time.Duration { waits.Add(1); return time.Millisecond }))
+	dc := client.DataVia(e.svc.HTTPClient("nobody"))
+	_, err := dc.Count(ctx, "patients")
+	assert.ErrorIs(t, err, integration.ErrNotConnected)
+	assert.NotErrorIs(t, err, sikka.ErrUnavailable, "a refusal is not Sikka being down")
+	assert.Zero(t, waits.Load(), "a refusal is not retried")
+
+	e.connect("acct-1", office)
+	dc = client.DataVia(e.svc.HTTPClient("acct-1"))
+	n, err := dc.Count(ctx, "patients")
+	require.NoError(t, err)
+	assert.Equal(t, e.mock.DataCounts(office, "1")["patients"], n)
+}
+
 func TestCacheSeesAnotherReplicaWithinStaleness(t *testing.T) {
 	forEachUseBackend(t, func(t *testing.T, b useBackend) {
 		e := newUseEnv(t, b)

@@ -356,13 +356,29 @@ func notJSON(resp *http.Response, size int) error {
 	return fmt.Errorf("response is not JSON (%s, %d bytes)", mt, size)
 }
 
+// Refusal is what an http.RoundTripper may implement on its errors to say
+// that it refused a request before sending anything, for a reason a retry
+// would not change (integration.Service.HTTPClient does for a disconnected
+// or NEEDS_REAUTH account and for a foreign host). The client does not
+// retry such a failure, and it does not match ErrUnavailable: the error
+// keeps the RoundTripper's, for errors.Is.
+type Refusal interface {
+	error
+	RefusedBeforeSending() bool
+}
+
 // transportError wraps a failure to get or read a response: ErrUnavailable,
-// with the caller's context error reachable when that is why.
+// with the caller's context error reachable when that is why; or, for a
+// Refusal, the refusal alone, not retried.
 func (c *Client) transportError(ctx, actx context.Context, r *request, err error, connected bool) *Error {
 	cause := err
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		cause = ue.Err
+	}
+	var rf Refusal
+	if errors.As(cause, &rf) && rf.RefusedBeforeSending() && ctx.Err() == nil {
+		return &Error{Op: r.op, Endpoint: r.endpoint(), Err: r.secrets.cause(cause)}
 	}
 	switch {
 	case ctx.Err() != nil:

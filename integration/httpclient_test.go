@@ -322,6 +322,23 @@ func TestDisconnectedAccountFailsBeforeSending(t *testing.T) {
 	})
 }
 
+// A 401 that is about the call, not the key (API2007: a practice_id the key's office does not
+// have), is handed back as it is: no renewal, so a host's bad practice id cannot rotate the
+// account's key on every call.
+func TestHTTPClientDoesNotRenewOnAPracticeRefusal(t *testing.T) {
+	e := newUseEnv(t, useBackends()[0])
+	e.connect("acct-1", office)
+	hc := e.svc.HTTPClient("acct-1")
+	key := e.storedKey("acct-1")
+	for range 3 {
+		resp, err := e.get(hc, "/v4/patients?practice_id=9")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	assert.Zero(t, e.refreshGrants(), "no refresh for a refusal that is not the key's")
+	assert.Equal(t, key, e.storedKey("acct-1"))
+}
+
 // The typed data client over HTTPClient: a refused account is the service's error, final, not
 // Sikka being unavailable (no retries, no ErrUnavailable).
 func TestDataClientOverHTTPClientRefusalIsFinal(t *testing.T) {

@@ -219,13 +219,16 @@ func kindForStatus(status int, grant bool) error {
 
 // keyRejection tells whether an answer with this HTTP status (the
 // envelope's http_code for an envelope in a 2xx answer) and error code
-// rejects the request key a call sent (ErrKeyRejected).
+// rejects the request key a call sent (ErrKeyRejected): 400 API1004 or
+// API1025, or a 401/403 unless its code says the key is fine but the call
+// is not allowed (API2004: not authorized for this API; API2007: not for
+// this practice), which a new key would not change.
 func keyRejection(status int, errorCode string) bool {
+	code := strings.ToUpper(strings.TrimSpace(errorCode))
 	switch status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return true
+		return code != codeAPINotAuthorized && code != codePracticeNotAuthorized
 	case http.StatusBadRequest:
-		code := strings.ToUpper(strings.TrimSpace(errorCode))
 		return code == codeKeyInvalid || code == codeKeyExpired
 	}
 	return false
@@ -237,4 +240,6 @@ const (
 	codeKeyExpired = "API1025" // 400: request key expired
 	// 401: not authorized for this practice (AuthorizedPractice's ErrNoSuchPractice)
 	codePracticeNotAuthorized = "API2007"
+	// 401: not authorized for this API (the app's scope): not the key's fault
+	codeAPINotAuthorized = "API2004"
 )

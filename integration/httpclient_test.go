@@ -322,6 +322,28 @@ func TestDisconnectedAccountFailsBeforeSending(t *testing.T) {
 	})
 }
 
+// Another replica's disconnect, met through a rejected key before CacheStaleness: the call
+// that met it fails with ErrNotConnected, and the entry is gone, so the next call fails before
+// sending instead of sending the dead key again.
+func TestRejectedKeyOfADisconnectedAccountDropsTheEntry(t *testing.T) {
+	forEachUseBackend(t, func(t *testing.T, b useBackend) {
+		e := newUseEnv(t, b)
+		e.connect("acct-1", office)
+		ctx := context.Background()
+		hc := e.svc.HTTPClient("acct-1")
+		_, err := e.get(hc, "/v4/practices") // cached
+		require.NoError(t, err)
+
+		require.NoError(t, e.service(integration.Config{}).Disconnect(ctx, "acct-1")) // revokes the key at Sikka
+		_, err = e.get(hc, "/v4/practices")
+		assert.ErrorIs(t, err, integration.ErrNotConnected, "the rejection re-reads the store")
+		sent := e.mock.Count("GET /v4/practices", "")
+		_, err = e.get(hc, "/v4/practices")
+		assert.ErrorIs(t, err, integration.ErrNotConnected)
+		assert.Equal(t, sent, e.mock.Count("GET /v4/practices", ""), "the dead key is not sent again")
+	})
+}
+
 // A 401 that is about the call, not the key (API2007: a practice_id the key's office does not
 // have), is handed back as it is: no renewal, so a host's bad practice id cannot rotate the
 // account's key on every call.

@@ -118,6 +118,11 @@ func (s *Service) renew(ctx context.Context, accountID, rejected string) (secret
 		}
 		defer unlock()
 		sec, _, err := s.refreshLocked(fctx, accountID, rejected)
+		if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrNeedsReauth) {
+			// Another replica disconnected the account or marked it: the
+			// entry must not keep sending the dead key until it is stale.
+			s.cache.drop(accountID)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -21,11 +21,13 @@ import (
 // stages, the same one-practice-one-account rule, the same hooks.
 //
 // The proof is only compared: never logged, stored or put in an error.
-// Refused proofs are limited: once the account, or the office, has made
-// Config.MaxProofFailures refused proofs within Config.ProofFailureWindow,
+// Refused attempts are limited: a refused proof, or an office Sikka does not
+// list for the app, counts; once the account, or the office, has made
+// Config.MaxProofFailures refused attempts within Config.ProofFailureWindow,
 // further attempts get ErrTooManyAttempts without their proof checked or
 // Sikka called. Each attempt is counted in the repository (AttemptStore)
-// before its proof is checked, and uncounted unless the proof was refused,
+// before its proof is checked, and uncounted unless it was refused (Sikka
+// unavailable, say, does not count),
 // so the limit holds under concurrent attempts from any number of
 // processes. An office another account holds is refused (ErrAlreadyConnected)
 // before any key is requested, so its holder's keys are never disturbed.
@@ -105,6 +107,12 @@ func (s *Service) verifyOffice(ctx context.Context, accountID, officeID, proof s
 	p, err := s.cfg.Sikka.AuthorizedPractice(ctx, officeID)
 	switch {
 	case errors.Is(err, sikka.ErrNoSuchPractice):
+		// Counted like a refused proof: otherwise an account could try
+		// office ids without end, each a call on the app's Sikka quota,
+		// and learn which offices are on the Marketplace.
+		refused = true
+		s.log.Warn("integration: connect by office refused: office not listed for the app",
+			"account_id", accountID, "office_id", officeID)
 		return sikka.Practice{}, fmt.Errorf("%w: %w", ErrOfficeNotAuthorized, err)
 	case err != nil:
 		return sikka.Practice{}, providerError(err)

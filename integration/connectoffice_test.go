@@ -143,9 +143,9 @@ func TestConnectOfficeRefusals(t *testing.T) {
 	})
 }
 
-// A refusal other than a refused proof (Sikka down, office not listed) does
-// not count against the limit.
-func TestConnectOfficeOnlyRefusedProofsCount(t *testing.T) {
+// A refusal that is not the account's (Sikka down) does not count against the limit; an office
+// Sikka does not list does.
+func TestConnectOfficeOnlyRefusedAttemptsCount(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
@@ -155,12 +155,19 @@ func TestConnectOfficeOnlyRefusedProofsCount(t *testing.T) {
 			require.ErrorIs(t, err, integration.ErrProviderUnavailable)
 		}
 		e.mock.ClearFaults()
-		for range 2 * integration.DefaultMaxProofFailures {
-			_, err := e.svc.ConnectOffice(ctx, "acct-1", "D00000", wrongProof)
+		_, err := e.svc.ConnectOffice(ctx, "acct-1", office, mocksikka.DefaultSecretKey)
+		require.NoError(t, err, "Sikka being down counted nothing")
+
+		// An office Sikka does not list counts as refused: an account cannot try office ids
+		// without end (each a call on the app's quota, each telling which offices onboarded).
+		for i := range integration.DefaultMaxProofFailures {
+			_, err := e.svc.ConnectOffice(ctx, "acct-2", fmt.Sprintf("D0000%d", i), wrongProof)
 			require.ErrorIs(t, err, integration.ErrOfficeNotAuthorized)
 		}
-		_, err := e.svc.ConnectOffice(ctx, "acct-1", office, mocksikka.DefaultSecretKey)
-		require.NoError(t, err)
+		lookups := e.mock.Count("", "")
+		_, err = e.svc.ConnectOffice(ctx, "acct-2", "D00009", wrongProof)
+		require.ErrorIs(t, err, integration.ErrTooManyAttempts)
+		assert.Equal(t, lookups, e.mock.Count("", ""), "Sikka not called")
 	})
 }
 

@@ -57,7 +57,8 @@ var (
 	// (Config.VerifyOffice). Reason invalid_credentials.
 	ErrInvalidProof = errors.New("integration: proof of practice ownership refused")
 	// ErrTooManyAttempts: the account or the office already made
-	// Config.MaxProofFailures refused proofs within ProofFailureWindow; the
-	// proof was not checked. Reason too_many_attempts: try again later.
-	ErrTooManyAttempts = errors.New("integration: too many refused proofs; try again later")
+	// Config.MaxProofFailures refused attempts (refused proofs, offices not
+	// listed) within ProofFailureWindow; the proof was not checked. Reason
+	// too_many_attempts: try again later.
+	ErrTooManyAttempts = errors.New("integration: too many refused attempts to connect an office; try again later")
 )

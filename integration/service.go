@@ -95,8 +95,9 @@ type Config struct {
 	// e-mail or phone against the account's profile instead, or ask an
 	// operator.
 	VerifyOffice func(ctx context.Context, accountID string, p sikka.Practice, proof string) error
-	// MaxProofFailures is how many refused proofs one account, and one
-	// office, may make within ProofFailureWindow; further attempts get
+	// MaxProofFailures is how many refused attempts (a refused proof, or an
+	// office Sikka does not list for the app) one account, and one office,
+	// may make within ProofFailureWindow; further attempts get
 	// ErrTooManyAttempts with their proof unchecked. Counted in Records (an
 	// AttemptStore), so the limit holds across replicas. Default
 	// DefaultMaxProofFailures (5).

@@ -76,7 +76,7 @@
 //
 //	?status=error&reason=not_authorized      Sikka does not list the office for the app (404 to a fetch)
 //	?status=error&reason=invalid_credentials the secret key (proof) was refused (403)
-//	?status=error&reason=too_many_attempts   more than 5 refused proofs for the account or office in 15 min (429)
+//	?status=error&reason=too_many_attempts   more than 5 refused attempts (wrong key, office not listed) for the account or office in 15 min (429)
 //
 // Message gives the text the frontend shows for each (the original notes'
 // texts, e.g. "Authorization cancelled. You can try again anytime.");

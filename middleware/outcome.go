@@ -43,8 +43,8 @@ const (
 	// ReasonInvalidCredentials: the proof of ownership (by default the
 	// practice's secret key) was refused.
 	ReasonInvalidCredentials = "invalid_credentials"
-	// ReasonTooManyAttempts: too many refused proofs for the account or the
-	// office lately (integration.ErrTooManyAttempts); try again later.
+	// ReasonTooManyAttempts: too many refused attempts (wrong keys, offices
+	// not listed) for the account or the office lately (integration.ErrTooManyAttempts); try again later.
 	ReasonTooManyAttempts = "too_many_attempts"
 )
 

@@ -111,35 +111,18 @@ func showAppointment(a sikka.Appointment) appointmentJSON {
 		Length: a.Length, Operatory: a.Operatory}
 }
 
-// client returns the data client of the signed-in account, or answers
-// an error and returns nil: an account that is not connected (or must
-// authorize again) is told so before anything is sent. HTTPClient refuses
-// such an account too, but the data client takes its refusal for a
-// transport failure and retries a GET a few times first; the record says
-// it at once.
-func (p *practicePanel) client(w http.ResponseWriter, r *http.Request) (string, *sikka.DataClient) {
+// client returns the signed-in account and its data client: every call goes
+// through the account's HTTPClient, which refuses an account that is not
+// connected (or must authorize again) before anything is sent, with
+// integration.ErrNotConnected or ErrNeedsReauth (final: the data client does
+// not retry a refusal), answered by fail like any other error.
+func (p *practicePanel) client(r *http.Request) (string, *sikka.DataClient) {
 	acct, _ := demoAccount(r)
-	rec, err := p.svc.Status(r.Context(), acct)
-	switch {
-	case errors.Is(err, integration.ErrNotFound):
-		err = integration.ErrNotConnected
-	case err == nil && rec.Status == integration.StatusNeedsReauth:
-		err = integration.ErrNeedsReauth
-	case err == nil && rec.Status != integration.StatusActive:
-		err = integration.ErrNotConnected
-	}
-	if err != nil {
-		p.fail(w, r, acct, "status", err)
-		return "", nil
-	}
 	return acct, p.sikka.DataVia(p.svc.HTTPClient(acct))
 }
 
 func (p *practicePanel) practiceData(w http.ResponseWriter, r *http.Request) {
-	acct, dc := p.client(w, r)
-	if dc == nil {
-		return
-	}
+	acct, dc := p.client(r)
 	ctx := r.Context()
 	n, err := dc.Count(ctx, "patients")
 	if err != nil {
@@ -210,10 +193,7 @@ func (p *practicePanel) bookTest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorJSON{"cross_origin", "Refused: the request came from another site."})
 		return
 	}
-	acct, dc := p.client(w, r)
-	if dc == nil {
-		return
-	}
+	acct, dc := p.client(r)
 	ctx := r.Context()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -362,10 +342,7 @@ func freeSlot(now, day time.Time, ops []string, taken []sikka.Appointment) (time
 // writeback reports a writeback of the signed-in account's practice (GET
 // /demo/writeback?id=): pending, completed, or failed with Sikka's result.
 func (p *practicePanel) writeback(w http.ResponseWriter, r *http.Request) {
-	acct, dc := p.client(w, r)
-	if dc == nil {
-		return
-	}
+	acct, dc := p.client(r)
 	id := r.URL.Query().Get("id")
 	st, err := dc.WritebackStatus(r.Context(), id)
 	if errors.Is(err, sikka.ErrNoSuchWriteback) {

@@ -177,16 +177,12 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	do(t, ctx, chromedp.Navigate(d.Base+"/demo/login?account=second-account"))
 	loaded()
 	assert.Equal(t, "second-account", text(t, ctx, "account"))
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("deny")))
-	do(t, ctx, chromedp.Click(chromedp.ID("deny")))
+	answerConsent(t, ctx, "deny")
 	loaded()
 	assert.Equal(t, cancelledText, text(t, ctx, "message"))
 
 	// 3. It allows the practice the first account holds: already connected.
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
-	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
+	answerConsent(t, ctx, "allow")
 	loaded()
 	assert.Equal(t, takenText, text(t, ctx, "message"))
 	if st != nil {

@@ -37,11 +37,7 @@ func TestOfficeFormMemory(t *testing.T) {
 func TestOfficeFormPostgresVault(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	d := w.start(t, nil)
-	st := &storesOn{t: t, db: w.db, secret: func(account string) (map[string]any, string, error) {
-		fields, _, err := w.vault.read(context.Background(), account)
-		return fields, w.vault.ref(account), err
-	}}
-	walkOfficeForm(t, d, w.mock, st)
+	walkOfficeForm(t, d, w.mock, w.directStores(t))
 }
 
 // walkOfficeForm types office ids and secret keys into the setup page's

@@ -89,6 +89,17 @@ func waitPageLoaded(t *testing.T, ctx context.Context) {
 	require.NoError(t, err, "the setup page did not load the status")
 }
 
+// answerConsent clicks Connect on the loaded setup page and answers the
+// mock's consent page with the button answer ("allow" or "deny"). The
+// browser then goes back to the setup page, which the caller waits for
+// (waitPageLoaded or loadedScanned).
+func answerConsent(t *testing.T, ctx context.Context, answer string) {
+	t.Helper()
+	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID(answer)))
+	do(t, ctx, chromedp.Click(chromedp.ID(answer)))
+}
+
 // loadedScanned waits for the setup page (waitPageLoaded) and keeps what
 // the browser got, its URL and its HTML, for the leak scan.
 func loadedScanned(t *testing.T, ctx context.Context, scan *leakScan) {

@@ -54,11 +54,7 @@ func TestFlowMemory(t *testing.T) {
 func TestFlowPostgresVault(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	d := w.start(t, nil)
-	st := &storesOn{t: t, db: w.db, secret: func(account string) (map[string]any, string, error) {
-		fields, _, err := w.vault.read(context.Background(), account)
-		return fields, w.vault.ref(account), err
-	}}
-	walkFlow(t, d, w.mock, st)
+	walkFlow(t, d, w.mock, w.directStores(t))
 }
 
 func TestFlowPostgresSecretsManager(t *testing.T) {
@@ -102,6 +98,15 @@ type storesOn struct {
 	t      *testing.T
 	db     *sqlx.DB
 	secret func(account string) (fields map[string]any, ref string, err error)
+}
+
+// directStores reads what w's demos stored: w's database and its Vault,
+// directly.
+func (w *world) directStores(t *testing.T) *storesOn {
+	return &storesOn{t: t, db: w.db, secret: func(account string) (map[string]any, string, error) {
+		fields, _, err := w.vault.read(context.Background(), account)
+		return fields, w.vault.ref(account), err
+	}}
 }
 
 func (s *storesOn) secretFields(t *testing.T, account string) (map[string]string, string, bool) {
@@ -177,16 +182,12 @@ func walkFlow(t *testing.T, d *demo, mock *mockSikka, st stores) {
 	do(t, ctx, chromedp.Navigate(d.Base+"/demo/login?account=second-account"))
 	loaded()
 	assert.Equal(t, "second-account", text(t, ctx, "account"))
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("deny")))
-	do(t, ctx, chromedp.Click(chromedp.ID("deny")))
+	answerConsent(t, ctx, "deny")
 	loaded()
 	assert.Equal(t, cancelledText, text(t, ctx, "message"))
 
 	// 3. It allows the practice the first account holds: already connected.
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
-	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
+	answerConsent(t, ctx, "allow")
 	loaded()
 	assert.Equal(t, takenText, text(t, ctx, "message"))
 	if st != nil {

@@ -59,6 +59,13 @@ func (s *leakScan) secrets(kind string, values ...string) {
 func (s *leakScan) mockSecrets(mock *mockSikka, practices ...mocksikka.Practice) {
 	s.secrets("authorization code", mock.issuedCodes()...)
 	s.secrets("request or refresh key", mock.issuedKeys()...)
+	s.defaultSecrets(practices...)
+}
+
+// defaultSecrets adds the secrets every mock holds from its start: the
+// default app key and the secret keys of practices (the defaults and extra
+// ones given).
+func (s *leakScan) defaultSecrets(practices ...mocksikka.Practice) {
 	s.secrets("app key", mocksikka.DefaultAppKey)
 	for _, p := range append(mocksikka.DefaultPractices(), practices...) {
 		s.secrets("practice secret key", p.SecretKey)
@@ -127,6 +134,18 @@ func leakAround(text string, i, l int) string {
 func assertNoLeaks(t *testing.T, d *demo, mock *mockSikka, scan *leakScan, practices ...mocksikka.Practice) int {
 	t.Helper()
 	scan.mockSecrets(mock, practices...)
+	scan.text("the demo's log", d.logs.String())
+	return scan.check(t)
+}
+
+// assertNoLeaksInProcess is assertNoLeaks for a demo on its in-process
+// mock, whose issued codes and keys the test cannot see: it looks for the
+// mock's default secrets (defaultSecrets) and the scan's own in the demo's
+// log and in any text the scan was given, and returns how many texts it
+// scanned.
+func assertNoLeaksInProcess(t *testing.T, d *demo, scan *leakScan) int {
+	t.Helper()
+	scan.defaultSecrets()
 	scan.text("the demo's log", d.logs.String())
 	return scan.check(t)
 }

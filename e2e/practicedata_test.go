@@ -29,9 +29,7 @@ func TestPracticeDataPanel(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(d.URL))
 	waitPageLoaded(t, ctx)
 	do(t, ctx, chromedp.WaitNotVisible(chromedp.ID("practice-data")))
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
-	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
+	answerConsent(t, ctx, "allow")
 	waitPageLoaded(t, ctx)
 	assert.Contains(t, text(t, ctx, "message"), successText)
 
@@ -76,14 +74,9 @@ func TestPracticeDataPanel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, practiceJSON, `"patients":`+strconv.Itoa(mocksikka.DefaultDataPatients))
 	scan := newLeakScan()
-	scan.secrets("app key", mocksikka.DefaultAppKey)
-	for _, p := range mocksikka.DefaultPractices() {
-		scan.secrets("practice secret key", p.SecretKey)
-	}
 	scan.text("the setup page", html)
 	scan.text("/demo/practice-data", practiceJSON)
-	scan.text("the demo's log", d.logs.String())
-	scan.check(t)
+	assertNoLeaksInProcess(t, d, scan)
 	assertLogJSON(t, d)
 }
 

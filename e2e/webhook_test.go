@@ -31,9 +31,7 @@ func TestWebhookUpdatesLastRefresh(t *testing.T) {
 	ctx := newChromium(t)
 	do(t, ctx, chromedp.Navigate(d.URL))
 	waitPageLoaded(t, ctx)
-	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("allow")))
-	do(t, ctx, chromedp.Click(chromedp.ID("allow")))
+	answerConsent(t, ctx, "allow")
 	waitPageLoaded(t, ctx)
 	assert.Contains(t, text(t, ctx, "message"), successText)
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("disconnect")), chromedp.WaitNotVisible(chromedp.ID("data-refresh")))
@@ -57,13 +55,8 @@ func TestWebhookUpdatesLastRefresh(t *testing.T) {
 	require.NoError(t, err)
 	scan := newLeakScan()
 	scan.secrets("webhook callback key", key)
-	scan.secrets("app key", mocksikka.DefaultAppKey)
-	for _, p := range mocksikka.DefaultPractices() {
-		scan.secrets("practice secret key", p.SecretKey)
-	}
 	scan.text("the setup page", html)
-	scan.text("the demo's log", d.logs.String())
-	scan.check(t)
+	assertNoLeaksInProcess(t, d, scan)
 	assertLogJSON(t, d)
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parlae/sikka-connect/internal/ctxsleep"
 	"github.com/parlae/sikka-connect/sikka"
 )
 
@@ -159,7 +160,7 @@ func (t *accountTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		discard(resp)
 		s.log.Info("integration: Sikka answered 429; waiting before one retry",
 			"account_id", t.account, "office_id", office, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
+		if err := ctxsleep.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		body, err := replayBody(req)
@@ -342,19 +343,7 @@ func (r *rateLimits) pace(ctx context.Context, office string, maxWait time.Durat
 	}
 	log.Info("integration: Sikka's rate window is spent for this practice; waiting for it to end",
 		"office_id", office, "wait", wait)
-	return sleep(ctx, wait)
-}
-
-// sleep waits d, or until ctx ends (its error).
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, wait)
 }
 
 // refusal is a request HTTPClient refused before sending anything, for a

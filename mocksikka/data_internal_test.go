@@ -110,6 +110,19 @@ func TestInsertUpdateRecordEvents(t *testing.T) {
 
 // The field lists the endpoints use are those of docs/sikka_fields.json.
 func TestDataFieldsMatchSheet(t *testing.T) {
+	for name, want := range sheetFields {
+		def, all := SheetFieldsOf(t, name)
+		assert.Equal(t, def, want.def, name)
+		assert.Equal(t, all, want.all, name)
+	}
+}
+
+// SheetFieldsOf returns the default and get_all fields of an endpoint from
+// docs/sikka_fields.json (get_all is the default list where the sheet gives
+// none), and fails the test for an endpoint the sheet does not list.
+// Exported for the package's external tests.
+func SheetFieldsOf(t *testing.T, name string) (def, all []string) {
+	t.Helper()
 	b, err := os.ReadFile("../docs/sikka_fields.json")
 	require.NoError(t, err)
 	var f struct {
@@ -119,14 +132,12 @@ func TestDataFieldsMatchSheet(t *testing.T) {
 		} `json:"endpoints"`
 	}
 	require.NoError(t, json.Unmarshal(b, &f))
-	for name, want := range sheetFields {
-		got := f.Endpoints[name]
-		if got.GetAll == nil {
-			got.GetAll = got.Default
-		}
-		assert.Equal(t, got.Default, want.def, name)
-		assert.Equal(t, got.GetAll, want.all, name)
+	ep, ok := f.Endpoints[name]
+	require.True(t, ok, name)
+	if ep.GetAll == nil {
+		ep.GetAll = ep.Default
 	}
+	return ep.Default, ep.GetAll
 }
 
 // eventsGet answers GET /v4/practice_events?query for the default office.

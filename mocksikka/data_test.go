@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -36,26 +35,6 @@ func newDataEnv(t *testing.T, opts ...mocksikka.Option) *dataEnv {
 func (e *dataEnv) get(path string) response {
 	e.t.Helper()
 	return e.do("GET", "/v4/"+path, nil, "Request-Key", e.key)
-}
-
-// sheetFieldsOf returns the default and get_all fields of an endpoint from docs/sikka_fields.json.
-func sheetFieldsOf(t *testing.T, name string) (def, all []string) {
-	t.Helper()
-	b, err := os.ReadFile("../docs/sikka_fields.json")
-	require.NoError(t, err)
-	var f struct {
-		Endpoints map[string]struct {
-			Default []string `json:"default"`
-			GetAll  []string `json:"get_all"`
-		} `json:"endpoints"`
-	}
-	require.NoError(t, json.Unmarshal(b, &f))
-	ep, ok := f.Endpoints[name]
-	require.True(t, ok, name)
-	if ep.GetAll == nil {
-		ep.GetAll = ep.Default
-	}
-	return ep.Default, ep.GetAll
 }
 
 // dataEndpointNames are the data lists the mock serves, with a query each needs.
@@ -87,7 +66,7 @@ func TestDataFields(t *testing.T) {
 	e := newDataEnv(t)
 	for name, need := range dataEndpointNames {
 		t.Run(name, func(t *testing.T) {
-			def, all := sheetFieldsOf(t, name)
+			def, all := mocksikka.SheetFieldsOf(t, name)
 			r := e.get(withQuery(name, need, "limit=3"))
 			for _, keys := range itemKeys(t, r.body) {
 				assert.Equal(t, def, keys)

@@ -567,12 +567,8 @@ func (s *Server) dataHandler(ep *dataEndpoint) func(*call) {
 		if ep.dataInsert {
 			c.w.Header().Set("Data-Insert", "completed")
 		}
-		s.mu.Lock()
-		now := s.clock.now()
-		k, st := s.authKey(c, c.requestKey(), now, true)
+		k, now := s.lockKey(c)
 		if k == nil {
-			s.mu.Unlock()
-			c.failKey(st)
 			return
 		}
 		ds := s.officePracticesLocked(k.officeID, dq.practiceID)

@@ -169,17 +169,13 @@ func (s *Server) practiceEvents(c *call) {
 		}
 		plan, _ = fieldPlan(dataEndpoints[tbl], sc, def, eventFields(f.all), q.Get("fields"), false)
 	}
-	s.mu.Lock()
-	now := s.clock.now()
+	k, now := s.lockKey(c)
+	if k == nil {
+		return
+	}
 	if interval != "" {
 		n, _ := strconv.Atoi(interval)
 		from, to = now.Add(-time.Duration(n)*time.Minute), now.Add(time.Second)
-	}
-	k, st := s.authKey(c, c.requestKey(), now, true)
-	if k == nil {
-		s.mu.Unlock()
-		c.failKey(st)
-		return
 	}
 	ds := s.officePracticesLocked(k.officeID, q.Get("practice_id"))
 	if len(ds) == 0 {

@@ -47,6 +47,21 @@ func (s *Server) authKey(c *call, key string, now time.Time, count bool) (*keyPa
 	return k, st
 }
 
+// lockKey locks s.mu, reads the mock clock and checks c's request key as
+// authKey does (counted). It returns the key and the time with s.mu held,
+// for the caller to unlock; a key that is no good is answered (failKey)
+// with s.mu released, and nil returned.
+func (s *Server) lockKey(c *call) (*keyPair, time.Time) {
+	s.mu.Lock()
+	now := s.clock.now()
+	k, st := s.authKey(c, c.requestKey(), now, true)
+	if k == nil {
+		s.mu.Unlock()
+		c.failKey(st)
+	}
+	return k, now
+}
+
 // failKey answers that the request key is no good, as checkRequestKey does: 400 API1004 for a
 // missing, unknown or revoked key, 400 API1025 for an expired one. (checkRequestKey answers
 // first; this covers a key that expired or was revoked in between.)

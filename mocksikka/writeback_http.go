@@ -90,12 +90,8 @@ func (s *Server) handleWriteback(c *call, kind *wbKind) {
 		practiceID = "1"
 	}
 
-	s.mu.Lock()
-	now := s.clock.now()
-	k, st := s.authKey(c, c.requestKey(), now, true)
+	k, now := s.lockKey(c)
 	if k == nil {
-		s.mu.Unlock()
-		c.failKey(st)
 		return
 	}
 	d, err := s.dataLocked(k.officeID, practiceID)
@@ -330,11 +326,8 @@ func (s *Server) writebackStatus(c *call) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	k, st := s.authKey(c, c.requestKey(), s.clock.now(), true)
+	k, _ := s.lockKey(c)
 	if k == nil {
-		s.mu.Unlock()
-		c.failKey(st)
 		return
 	}
 	var items []listItem

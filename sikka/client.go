@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/parlae/sikka-connect/internal/ctxsleep"
 	"github.com/parlae/sikka-connect/internal/redact"
 )
 
@@ -87,7 +88,7 @@ func New(appID, appKey string, opts ...Option) *Client {
 		now:            time.Now,
 		pageSize:       DefaultPageSize,
 		maxPages:       DefaultMaxPages,
-		sleep:          sleepContext,
+		sleep:          ctxsleep.Sleep,
 	}
 	WithBaseURL(DefaultBaseURL)(c)
 	for _, opt := range opts {

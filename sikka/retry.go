@@ -109,18 +109,6 @@ func (r *request) withSentKey(sent *http.Request) *request {
 
 func jsonBody(v any) ([]byte, error) { return json.Marshal(v) }
 
-// sleepContext waits d, or until ctx ends (its error).
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // do runs r until it succeeds, fails for good, or runs out of attempts.
 // decode reads a 2xx body; its failure is ErrUnavailable.
 func (c *Client) do(ctx context.Context, r *request, decode func(body []byte, receivedAt time.Time) error) error {

@@ -267,7 +267,7 @@ func serveMock(ctx context.Context, s settings, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("listen on -addr %s: %w (%s)", s.addr, err, serve.ListenHint(err, "addr", envNames["addr"], "127.0.0.1:8089"))
 	}
-	url := baseURL(ln.Addr())
+	url := serve.LocalURL(ln.Addr())
 	if _, err := fmt.Fprintln(stdout, url); err != nil {
 		ln.Close()
 		return fmt.Errorf("print base URL: %w", err)
@@ -297,16 +297,4 @@ func serveMock(ctx context.Context, s settings, stdout, stderr io.Writer) error 
 	}
 	<-served // http.ErrServerClosed
 	return nil
-}
-
-// baseURL is the URL clients use to reach addr; an unspecified host becomes 127.0.0.1.
-func baseURL(addr net.Addr) string {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return "http://" + addr.String()
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
 }

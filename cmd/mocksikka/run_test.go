@@ -414,16 +414,3 @@ func TestRunErrors(t *testing.T) {
 }
 
 func isUsage(err error) bool { return errors.Is(err, errUsage) }
-
-func TestBaseURL(t *testing.T) {
-	for addr, want := range map[string]string{
-		"127.0.0.1:8089": "http://127.0.0.1:8089",
-		"0.0.0.0:8089":   "http://127.0.0.1:8089",
-		"[::]:8089":      "http://127.0.0.1:8089",
-		"[::1]:8089":     "http://[::1]:8089",
-	} {
-		a, err := net.ResolveTCPAddr("tcp", addr)
-		require.NoError(t, err)
-		assert.Equal(t, want, baseURL(a), addr)
-	}
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -60,10 +59,7 @@ func readyz(deps []dependency, log *slog.Logger) http.Handler {
 		if len(body.Failing) > 0 {
 			body.Status, code = "unavailable", http.StatusServiceUnavailable
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(body)
+		writeJSON(w, code, body)
 	})
 }
 

@@ -121,15 +121,10 @@ func TestExternalSikkaGetsNoWebhookTarget(t *testing.T) {
 	assert.NotContains(t, d.logs.String(), "webhooks to the demo")
 }
 
+// The listener's local URL (serve.LocalURL, tested there) and the
+// receiver's path.
 func TestMockWebhookURL(t *testing.T) {
-	for addr, want := range map[string]string{
-		"127.0.0.1:8080": "http://127.0.0.1:8080/sikka/webhook",
-		"0.0.0.0:8080":   "http://127.0.0.1:8080/sikka/webhook",
-		"[::]:8080":      "http://127.0.0.1:8080/sikka/webhook",
-		"[::1]:8080":     "http://[::1]:8080/sikka/webhook",
-	} {
-		a, err := net.ResolveTCPAddr("tcp", addr)
-		require.NoError(t, err)
-		assert.Equal(t, want, mockWebhookURL(a), addr)
-	}
+	a, err := net.ResolveTCPAddr("tcp", "0.0.0.0:8080")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080/sikka/webhook", mockWebhookURL(a))
 }

@@ -392,6 +392,7 @@ func (p *practicePanel) fail(w http.ResponseWriter, r *http.Request, acct, what 
 	writeJSON(w, code, body)
 }
 
+// writeJSON answers code with body as JSON, not to be cached.
 func writeJSON(w http.ResponseWriter, code int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -41,13 +41,7 @@ func (a *app) newWebhookReceiver(keys []string) (*webhook.Receiver, error) {
 // own listener, addr (an unspecified host reached on loopback), followed by
 // webhookPath. Not -public-url: that may name a proxy or a host only
 // browsers resolve, while the listener is always reachable in-process.
-func mockWebhookURL(addr net.Addr) string {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil { // a TCP listener's address always splits
-		return "http://" + addr.String() + webhookPath
-	}
-	return "http://" + net.JoinHostPort(serve.LocalHost(host), port) + webhookPath
-}
+func mockWebhookURL(addr net.Addr) string { return serve.LocalURL(addr) + webhookPath }
 
 // sendMockWebhooks makes the in-process mock send Sikka's webhooks of appID
 // (Data_Refresh on its schedule and when triggered, and the data-change

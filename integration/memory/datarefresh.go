@@ -14,20 +14,18 @@ func (m *Repository) RecordDataRefresh(ctx context.Context, provider integration
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for id, r := range m.records {
-		if r.Status != integration.StatusActive || r.Provider != provider || r.OfficeID != officeID {
-			continue
-		}
-		r.LastDataRefresh = at.UTC().Truncate(time.Microsecond)
-		r.NextDataSync = d.NextSync.UTC().Truncate(time.Microsecond)
-		if d.PMSVersion != "" {
-			r.PMSVersion = d.PMSVersion
-		}
-		r.UpdatedAt = m.now().UTC().Truncate(time.Microsecond)
-		m.records[id] = r
-		return r, nil
+	r, ok := m.activeByOfficeLocked(provider, officeID)
+	if !ok {
+		return integration.Record{}, integration.ErrNotFound
 	}
-	return integration.Record{}, integration.ErrNotFound
+	r.LastDataRefresh = at.UTC().Truncate(time.Microsecond)
+	r.NextDataSync = d.NextSync.UTC().Truncate(time.Microsecond)
+	if d.PMSVersion != "" {
+		r.PMSVersion = d.PMSVersion
+	}
+	r.UpdatedAt = m.now().UTC().Truncate(time.Microsecond)
+	m.records[r.AccountID] = r
+	return r, nil
 }
 
 // keepDataRefresh gives r, about to overwrite old (had: there was one), the

@@ -81,11 +81,8 @@ func checkWrite(ctx context.Context, r integration.Record) error {
 
 func (m *Repository) upsertLocked(r integration.Record) (integration.Record, error) {
 	if r.Status == integration.StatusActive {
-		for id, other := range m.records {
-			if id != r.AccountID && other.Status == integration.StatusActive &&
-				other.Provider == r.Provider && other.OfficeID == r.OfficeID {
-				return integration.Record{}, integration.ErrAlreadyConnected
-			}
+		if holder, ok := m.activeByOfficeLocked(r.Provider, r.OfficeID); ok && holder.AccountID != r.AccountID {
+			return integration.Record{}, integration.ErrAlreadyConnected
 		}
 	}
 	now := m.now().UTC().Truncate(time.Microsecond)
@@ -110,12 +107,22 @@ func (m *Repository) ActiveByOffice(ctx context.Context, provider integration.Pr
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range m.records {
-		if r.Status == integration.StatusActive && r.Provider == provider && r.OfficeID == officeID {
-			return r, nil
-		}
+	if r, ok := m.activeByOfficeLocked(provider, officeID); ok {
+		return r, nil
 	}
 	return integration.Record{}, integration.ErrNotFound
+}
+
+// activeByOfficeLocked returns, under m.mu, the office's ACTIVE record. An
+// office has one at most: upsertLocked and SetStatus refuse a second with
+// ErrAlreadyConnected, as PostgreSQL's unique index does.
+func (m *Repository) activeByOfficeLocked(provider integration.Provider, officeID string) (integration.Record, bool) {
+	for _, r := range m.records {
+		if r.Status == integration.StatusActive && r.Provider == provider && r.OfficeID == officeID {
+			return r, true
+		}
+	}
+	return integration.Record{}, false
 }
 
 // ActiveOffices implements integration.Repository.
@@ -141,11 +148,8 @@ func (m *Repository) SetStatus(ctx context.Context, accountID string, status int
 			return integration.ErrInvalidRecord
 		}
 		if status == integration.StatusActive && r.Status != integration.StatusActive {
-			for id, other := range m.records {
-				if id != accountID && other.Status == integration.StatusActive &&
-					other.Provider == r.Provider && other.OfficeID == r.OfficeID {
-					return integration.ErrAlreadyConnected
-				}
+			if _, held := m.activeByOfficeLocked(r.Provider, r.OfficeID); held {
+				return integration.ErrAlreadyConnected
 			}
 		}
 		r.Status = status

@@ -114,6 +114,17 @@ func LocalHost(host string) string {
 	return host
 }
 
+// LocalURL is the http:// URL, with no path, at which a client on the same
+// machine reaches a server listening on addr (a listener's address): its
+// host as LocalHost gives it, and its port.
+func LocalURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil { // a TCP listener's address always splits
+		return "http://" + addr.String()
+	}
+	return "http://" + net.JoinHostPort(LocalHost(host), port)
+}
+
 // ListenHint says what to do about err, a failed listen on the address
 // that flag -flagName or environment variable envName set: free or change
 // a busy port, else give a host:port such as example.

@@ -55,6 +55,19 @@ func TestHealthzURL(t *testing.T) {
 
 // Healthcheck passes on 200 only, and each failure is one line naming
 // what to check: the program, its -addr.
+func TestLocalURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8089": "http://127.0.0.1:8089",
+		"0.0.0.0:8089":   "http://127.0.0.1:8089",
+		"[::]:8089":      "http://127.0.0.1:8089",
+		"[::1]:8089":     "http://[::1]:8089",
+	} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		require.NoError(t, err)
+		assert.Equal(t, want, LocalURL(a), addr)
+	}
+}
+
 func TestHealthcheck(t *testing.T) {
 	ctx := context.Background()
 	answer := func(code int) string {

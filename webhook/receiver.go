@@ -98,6 +98,7 @@ type Receiver struct {
 	hooks  *hookrun.Runner
 	recent *recent
 	log    *slog.Logger
+	refuse *refusalLog // the refusals' log lines, throttled
 }
 
 // New checks cfg, fills in its defaults and returns the receiver.
@@ -141,6 +142,7 @@ func New(cfg Config) (*Receiver, error) {
 	r.log = cfg.Logger
 	r.hooks = hookrun.NewRunner(cfg.Logger, "webhook", cfg.HookTimeout, cfg.MaxHooks)
 	r.recent = newRecent(cfg.Recent)
+	r.refuse = &refusalLog{log: cfg.Logger, now: time.Now}
 	return r, nil
 }
 
@@ -152,12 +154,12 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.authorized(r.Header.Get(HeaderCallbackKey)) {
-		h.log.Warn("webhook: refused a delivery: its callback-key matches no configured key", "remote", r.RemoteAddr)
+		h.refuse.warn("webhook: refused a delivery: its callback-key matches no configured key", "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, "wrong or missing callback-key")
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		h.log.Warn("webhook: refused a delivery: not JSON", "content_type", r.Header.Get("Content-Type"))
+		h.refuse.warn("webhook: refused a delivery: not JSON", "content_type", r.Header.Get("Content-Type"))
 		reply(w, http.StatusUnsupportedMediaType, "want Content-Type: application/json")
 		return
 	}
@@ -165,17 +167,17 @@ func (h *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.log.Warn("webhook: refused a delivery: body too large", "limit", h.cfg.MaxBody)
+			h.refuse.warn("webhook: refused a delivery: body too large", "limit", h.cfg.MaxBody)
 			reply(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}
-		h.log.Warn("webhook: could not read a delivery", "error", err)
+		h.refuse.warn("webhook: could not read a delivery", "error", err)
 		reply(w, http.StatusBadRequest, "could not read the body")
 		return
 	}
 	d, err := parse(body, h.cfg.Now())
 	if err != nil {
-		h.log.Warn("webhook: refused a delivery", "error", err)
+		h.refuse.warn("webhook: refused a delivery", "error", err)
 		reply(w, http.StatusBadRequest, "want a JSON object with \"event\" and \"office_id\"")
 		return
 	}

@@ -188,6 +188,9 @@ func newApp(ctx context.Context, o options, stderr io.Writer) (*app, error) {
 	a.server = t.Server(securityHeaders(mux))
 	if a.sikkaMock != nil { // last: a start-up error stays the only line on stderr
 		a.sendMockWebhooks(o.appID, o.webhookKeys[0])
+	} else if len(o.webhookKeys) == 1 && o.webhookKeys[0] == defaultWebhookKey {
+		a.log.Warn("sikka-demo: the webhook receiver accepts the demo's default key, which is public; " +
+			"set -webhook-keys (SIKKA_WEBHOOK_KEYS) to the callback key configured at Sikka")
 	}
 	ok = true
 	return a, nil

@@ -119,6 +119,11 @@ func TestExternalSikkaGetsNoWebhookTarget(t *testing.T) {
 	assert.Nil(t, d.app.sikkaMock)
 	assert.Empty(t, mock.Webhooks())
 	assert.NotContains(t, d.logs.String(), "webhooks to the demo")
+	assert.Contains(t, d.logs.String(), "accepts the demo's default key, which is public",
+		"with a real Sikka, the public demo key is called out")
+
+	keyed := startDemo(t, []string{"-sikka-url", srv.URL, "-webhook-keys", "k-set-at-sikka"}, nil, nil)
+	assert.NotContains(t, keyed.logs.String(), "default key")
 }
 
 // The listener's local URL (serve.LocalURL, tested there) and the

@@ -59,7 +59,9 @@ type demo struct {
 func startDemo(t *testing.T, env []string, args ...string) *demo {
 	t.Helper()
 	cmd := exec.Command(demoBinary, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	// A webhook key of the test's own: with an external mock, the demo warns about its public
+	// default key (a flag or env of the test still wins).
+	cmd.Env = append(append(os.Environ(), "SIKKA_WEBHOOK_KEYS=e2e-webhook-key"), env...)
 	logs := &syncbuf.Buffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()

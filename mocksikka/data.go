@@ -356,17 +356,6 @@ func (d *practiceData) claim(srNo string) (map[string]string, bool) {
 	return d.lookup(tblClaims, srNo)
 }
 
-// transaction returns the transaction whose transaction_sr_no is srNo.
-func (d *practiceData) transaction(srNo string) (map[string]string, bool) {
-	return d.lookup(tblTransactions, srNo)
-}
-
-// guarantor returns the guarantor whose guarantor_id is id. A guarantor is a patient (the
-// head of a household, as in Dentrix): its patient row, whose patient_id is id.
-func (d *practiceData) guarantor(id string) (map[string]string, bool) {
-	return d.lookup(tblPatients, id)
-}
-
 // slotTaken reports whether an appointment other than exceptSrNo occupies operatory on date
 // (yyyy-mm-dd, or a Sikka timestamp whose date part is used) between start ("HH:MM") and start
 // plus length minutes, and returns the first such appointment_sr_no. Cancelled, broken and
@@ -582,7 +571,7 @@ func (d *practiceData) fillDerived(sc *tableSchema, vals []string, now time.Time
 		if vals[sc.col["guarantor_id"]] == vals[sc.col["patient_id"]] {
 			setEmpty("guarantor_first_name", vals[sc.col["firstname"]])
 			setEmpty("guarantor_last_name", vals[sc.col["lastname"]])
-		} else if g, ok := d.guarantor(vals[sc.col["guarantor_id"]]); ok {
+		} else if g, ok := d.patient(vals[sc.col["guarantor_id"]]); ok { // a guarantor is a patient
 			setEmpty("guarantor_first_name", g["firstname"])
 			setEmpty("guarantor_last_name", g["lastname"])
 		}

@@ -186,12 +186,6 @@ const (
 	credentialsIncorrect = "ID or key is incorrect."
 )
 
-// longMessages are the long messages of the codes the older handlers answer.
-var longMessages = map[string]string{
-	codeBadCredentials: credentialsIncorrect,
-	codeKeyMissing:     "Requestkey is missing/invalid",
-}
-
 // checkOffice reports whether secretKey is officeID's; the caller holds s.mu.
 func (s *Server) checkOffice(officeID, secretKey string) bool {
 	for _, p := range s.practices {

@@ -250,9 +250,6 @@ func (r keyResponse) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendJSONField(b, true, "href", r.Href)
 	b = appendJSONField(b, false, "request_key", r.RequestKey)
-	if r.RefreshKey != "" {
-		b = appendJSONField(b, false, "refresh_key", r.RefreshKey)
-	}
 	b = appendJSONField(b, false, "start_time", r.StartTime)
 	b = appendJSONField(b, false, "end_time", r.EndTime)
 	b = appendJSONField(b, false, "expires_in", r.ExpiresIn)
@@ -261,6 +258,9 @@ func (r keyResponse) appendJSON(b []byte) []byte {
 	b = appendJSONField(b, false, "request_count", r.RequestCount)
 	b = appendJSONField(b, false, "scope", r.Scope)
 	b = appendJSONField(b, false, "domain", r.Domain)
+	if r.RefreshKey != "" {
+		b = appendJSONField(b, false, "refresh_key", r.RefreshKey)
+	}
 	return append(b, '}')
 }
 

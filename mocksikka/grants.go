@@ -24,11 +24,11 @@ type keyRequest struct {
 	RequestKey string `json:"request_key"`
 }
 
-// keyResponse is the answer of POST /v4/request_key and GET /v4/request_key_info.
+// keyResponse is the answer of POST /v4/request_key, its fields in the order of Sikka's
+// example (SIKKA_API.md section 2: refresh_key last).
 type keyResponse struct {
 	Href         string `json:"href"`
 	RequestKey   string `json:"request_key"`
-	RefreshKey   string `json:"refresh_key,omitempty"`
 	StartTime    string `json:"start_time"`
 	EndTime      string `json:"end_time"`
 	ExpiresIn    string `json:"expires_in"`
@@ -37,6 +37,29 @@ type keyResponse struct {
 	RequestCount string `json:"request_count"`
 	Scope        string `json:"scope"`
 	Domain       string `json:"domain"`
+	RefreshKey   string `json:"refresh_key,omitempty"`
+}
+
+// keyInfoResponse is the answer of GET /v4/request_key_info: the same fields but refresh_key,
+// in the order of Sikka's example (status second).
+type keyInfoResponse struct {
+	Href         string `json:"href"`
+	Status       string `json:"status"`
+	RequestKey   string `json:"request_key"`
+	StartTime    string `json:"start_time"`
+	EndTime      string `json:"end_time"`
+	ExpiresIn    string `json:"expires_in"`
+	IssuedTo     string `json:"issued_to"`
+	RequestCount string `json:"request_count"`
+	Scope        string `json:"scope"`
+	Domain       string `json:"domain"`
+}
+
+// info is r as request_key_info answers it.
+func (r keyResponse) info() keyInfoResponse {
+	return keyInfoResponse{Href: r.Href, Status: r.Status, RequestKey: r.RequestKey, StartTime: r.StartTime,
+		EndTime: r.EndTime, ExpiresIn: r.ExpiresIn, IssuedTo: r.IssuedTo, RequestCount: r.RequestCount,
+		Scope: r.Scope, Domain: r.Domain}
 }
 
 // keyScope is the scope of every key: as Sikka's, a comma list of API names starting

@@ -124,9 +124,9 @@ func (s *Server) requestKeyInfo(c *call) {
 	s.mu.Lock()
 	now := s.clock.now()
 	k, st := s.authKey(c, key, now, false)
-	var resp keyResponse
+	var resp keyInfoResponse
 	if k != nil {
-		resp = c.keyResponse(k, now, false)
+		resp = c.keyResponse(k, now, false).info()
 	}
 	s.mu.Unlock()
 	if k == nil {

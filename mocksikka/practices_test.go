@@ -43,22 +43,28 @@ func itemKeys(t *testing.T, body []byte) [][]string {
 	require.NoError(t, json.Unmarshal(body, &env), "body: %s", body)
 	var out [][]string
 	for _, raw := range env.Items {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		_, err := d.Token() // {
-		require.NoError(t, err)
-		var keys []string
-		for d.More() {
-			k, err := d.Token()
-			require.NoError(t, err)
-			v, err := d.Token()
-			require.NoError(t, err)
-			_, isString := v.(string)
-			require.True(t, isString, "%s is %v, not a string", k, v)
-			keys = append(keys, k.(string))
-		}
-		out = append(out, keys)
+		out = append(out, objectKeys(t, raw))
 	}
 	return out
+}
+
+// objectKeys returns the keys of a JSON object of strings in the order they are written.
+func objectKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(raw))
+	_, err := d.Token() // {
+	require.NoError(t, err)
+	var keys []string
+	for d.More() {
+		k, err := d.Token()
+		require.NoError(t, err)
+		v, err := d.Token()
+		require.NoError(t, err)
+		_, isString := v.(string)
+		require.True(t, isString, "%s is %v, not a string", k, v)
+		keys = append(keys, k.(string))
+	}
+	return keys
 }
 
 // ids lists "office_id/practice_id" of each item.

@@ -245,3 +245,19 @@ func TestGzip(t *testing.T) {
 	req.Header.Set("Accept-Encoding", "gzip")
 	assert.Empty(t, send(t, e, req).header.Get("Content-Encoding"))
 }
+
+// The key answers carry the fields of Sikka's examples in their order (SIKKA_API.md section 2):
+// the grant's with refresh_key last, request_key_info's with status second and no refresh_key.
+func TestKeyAnswersInTheSheetsOrder(t *testing.T) {
+	e := newEnv(t)
+	r := e.grant("request_key", "office_id", mocksikka.DefaultOfficeID, "secret_key", mocksikka.DefaultSecretKey)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	assert.Equal(t, []string{"href", "request_key", "start_time", "end_time", "expires_in", "issued_to",
+		"status", "request_count", "scope", "domain", "refresh_key"}, objectKeys(t, r.body))
+
+	key := r.strings(t)["request_key"]
+	info := e.do("GET", "/v4/request_key_info", nil, "Request-Key", key)
+	require.Equal(t, http.StatusOK, info.status, "body: %s", info.body)
+	assert.Equal(t, []string{"href", "status", "request_key", "start_time", "end_time", "expires_in",
+		"issued_to", "request_count", "scope", "domain"}, objectKeys(t, info.body))
+}

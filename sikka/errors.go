@@ -68,7 +68,8 @@ var (
 	ErrUnavailable = errors.New("sikka: unavailable")
 )
 
-// Envelope is Sikka's error body: these six fields and nothing else of it
+// Envelope is Sikka's error body: these fields (the six of every error body, and the log_message of the
+// documented 412) and nothing else of it
 // (any other field is never read). Sikka sends every value as a string.
 // Any secret the client sent in the failed request is replaced by
 // "[REDACTED]" in these fields, should Sikka echo it, even in another
@@ -92,6 +93,10 @@ type Envelope struct {
 	ShortMessage    string
 	LongMessage     string
 	MoreInformation string
+	// LogMessage is log_message, which Sikka's documented 412 API2017 body
+	// carries instead of long_message ("Sikka platform utility is
+	// offline"); empty in other answers.
+	LogMessage string
 }
 
 // envelopeJSON is the wire form of Envelope: strings or numbers.
@@ -102,6 +107,7 @@ type envelopeJSON struct {
 	ShortMessage    flexString `json:"short_message"`
 	LongMessage     flexString `json:"long_message"`
 	MoreInformation flexString `json:"more_information"`
+	LogMessage      flexString `json:"log_message"`
 }
 
 func (ej envelopeJSON) envelope() Envelope {
@@ -112,6 +118,7 @@ func (ej envelopeJSON) envelope() Envelope {
 		ShortMessage:    string(ej.ShortMessage),
 		LongMessage:     string(ej.LongMessage),
 		MoreInformation: string(ej.MoreInformation),
+		LogMessage:      string(ej.LogMessage),
 	}
 }
 

@@ -338,7 +338,7 @@ func unhex(c byte) byte {
 const (
 	maxCodeLen    = 16  // http_code
 	maxLabelLen   = 128 // http_code_desc, error_code
-	maxMessageLen = 512 // short_message, long_message, more_information
+	maxMessageLen = 512 // short_message, long_message, more_information, log_message
 )
 
 // envelope returns env with only its known fields, each scrubbed and cut
@@ -364,6 +364,7 @@ func (s scrubber) envelope(env Envelope) Envelope {
 		ShortMessage:    clean(env.ShortMessage, maxMessageLen),
 		LongMessage:     clean(env.LongMessage, maxMessageLen),
 		MoreInformation: clean(env.MoreInformation, maxMessageLen),
+		LogMessage:      clean(env.LogMessage, maxMessageLen),
 	}
 }
 

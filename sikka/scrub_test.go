@@ -140,7 +140,7 @@ func BenchmarkResponseErrorEnvelope(b *testing.B) {
 	}
 }
 
-// Of an error body, only the six envelope fields are kept: another field,
+// Of an error body, only the envelope fields are kept: another field,
 // however named and whatever it holds, reaches neither the error nor its
 // text.
 func TestEnvelopeKeepsOnlyItsFields(t *testing.T) {

@@ -148,6 +148,7 @@ func TestWritebackSPUOffline(t *testing.T) {
 	se := requireSikkaError(t, err, "BookAppointment", nil)
 	assert.Equal(t, 412, se.StatusCode)
 	assert.Equal(t, "API2017", se.Envelope.ErrorCode)
+	assert.Equal(t, "Sikka platform utility is offline", se.Envelope.LogMessage, "Sikka's reason, kept")
 	assert.False(t, errors.Is(err, sikka.ErrKeyRejected))
 	assert.Contains(t, err.Error(), "Sikka Platform Utility is offline")
 	assert.Len(t, f.requests(), 1, "not retried")

@@ -132,7 +132,8 @@
 // appear in an error's text or in the client's logs (slog, discarded by
 // default): they travel in bodies and headers, never in URLs; redirects
 // are never followed (they would carry the headers and body elsewhere); of
-// an error body only the envelope fields are kept (the six, and log_message), each cut to a limit;
+// an error body only the envelope fields are kept (the six, and
+// log_message), each cut to a limit;
 // and text echoed by Sikka (and the text of transport errors) is scrubbed of
 // them on the error path, in any letter case, URL-, JSON-, HTML- or
 // base64-encoded, and in part (any run of 8 consecutive characters, or half

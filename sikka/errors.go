@@ -68,8 +68,8 @@ var (
 	ErrUnavailable = errors.New("sikka: unavailable")
 )
 
-// Envelope is Sikka's error body: these fields (the six of every error body, and the log_message of the
-// documented 412) and nothing else of it
+// Envelope is Sikka's error body: these fields (the six of every error
+// body, and the log_message of the documented 412) and nothing else of it
 // (any other field is never read). Sikka sends every value as a string.
 // Any secret the client sent in the failed request is replaced by
 // "[REDACTED]" in these fields, should Sikka echo it, even in another

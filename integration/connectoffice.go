@@ -60,7 +60,7 @@ func (s *Service) ConnectOffice(ctx context.Context, accountID, officeID, proof 
 
 	key, err := s.cfg.Sikka.RequestKey(ctx, practice.OfficeID, practice.SecretKey)
 	if err != nil {
-		if errors.Is(err, sikka.ErrUnauthorized) || errors.Is(err, sikka.ErrInvalidGrant) {
+		if refused(err) {
 			return Record{}, fmt.Errorf("%w: Sikka refused a key for the office: %w", ErrOfficeNotAuthorized, err)
 		}
 		return Record{}, providerError(err)

@@ -53,10 +53,7 @@ func statusBody(rec integration.Record, found bool) StatusBody {
 		PMSType:      rec.PMSType,
 		OfficeID:     rec.OfficeID,
 	}
-	if !rec.ConnectedAt.IsZero() {
-		t := rec.ConnectedAt.UTC()
-		b.ConnectedAt = &t
-	}
+	b.ConnectedAt = optionalTime(rec.ConnectedAt)
 	b.LastDataRefresh, b.NextDataSync = optionalTime(rec.LastDataRefresh), optionalTime(rec.NextDataSync)
 	b.PMSVersion = rec.PMSVersion
 	label := practiceLabel(rec.PracticeName, rec.PMSType)

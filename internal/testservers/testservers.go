@@ -325,9 +325,6 @@ func (v *Vault) Start() error {
 	return nil
 }
 
-// Running reports whether the server process runs (started and not stopped).
-func (v *Vault) Running() bool { return v.cmd != nil }
-
 // start is Start, with an error when the server exits at once (its port
 // taken, say).
 func (v *Vault) start() error {

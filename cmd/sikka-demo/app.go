@@ -223,9 +223,9 @@ func (a *app) dependencies() []dependency {
 func (a *app) startMock(addr string, writebackDelay time.Duration, t serve.Timeouts) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:8080"))
+		return fmt.Errorf("listen on -mock-addr %s: %w (%s)", addr, err, serve.ListenHint(err, "mock-addr", envVars["mock-addr"], "127.0.0.1:0"))
 	}
-	a.sikkaURL = "http://" + ln.Addr().String()
+	a.sikkaURL = serve.LocalURL(ln.Addr())
 	a.sikkaMock = mocksikka.New(mocksikka.WithLogger(a.log.With("component", "mocksikka")),
 		mocksikka.WithWritebackDelay(writebackDelay))
 	a.mock = t.Server(a.sikkaMock)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) func() integration.Repository) {
 	})
 	t.Run("DataRefresh", func(t *testing.T) {
 		RunDataRefresh(t, func(t *testing.T) DataRefreshRepository { return open(t)() })
+		runPendingDataRefresh(t, func(t *testing.T) integration.Repository { return open(t)() })
 	})
 	t.Run("Nonces", func(t *testing.T) {
 		RunNonces(t, func(t *testing.T) func() integration.NonceStore {

@@ -133,20 +133,19 @@ func runPendingDataRefresh(t *testing.T, newRepo func(t *testing.T) integration.
 	at, refresh := refreshAt, sampleRefresh
 	t.Run("CompletePendingKeepsThemForTheSameOfficeOnly", func(t *testing.T) {
 		repo := newRepo(t)
-		pending := repo
 		_, err := repo.Upsert(ctx, Record("acct-1", "D24710"))
 		require.NoError(t, err)
 		_, err = repo.RecordDataRefresh(ctx, integration.ProviderSikka, "D24710", at, refresh)
 		require.NoError(t, err)
 
-		require.NoError(t, pending.InsertPending(ctx, Pending("acct-1", "flow-1", time.Now())))
-		kept, err := pending.CompletePending(ctx, "flow-1", Record("acct-1", "D24710"))
+		require.NoError(t, repo.InsertPending(ctx, Pending("acct-1", "flow-1", time.Now())))
+		kept, err := repo.CompletePending(ctx, "flow-1", Record("acct-1", "D24710"))
 		require.NoError(t, err)
 		assert.Equal(t, at, kept.LastDataRefresh, "same office: kept")
 		assert.Equal(t, "V16.6", kept.PMSVersion)
 
-		require.NoError(t, pending.InsertPending(ctx, Pending("acct-1", "flow-2", time.Now())))
-		other, err := pending.CompletePending(ctx, "flow-2", Record("acct-1", "D99999"))
+		require.NoError(t, repo.InsertPending(ctx, Pending("acct-1", "flow-2", time.Now())))
+		other, err := repo.CompletePending(ctx, "flow-2", Record("acct-1", "D99999"))
 		require.NoError(t, err)
 		assert.True(t, other.LastDataRefresh.IsZero(), "another office: cleared")
 		assert.Empty(t, other.PMSVersion)
